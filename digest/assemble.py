@@ -1,0 +1,108 @@
+"""Papers and themes → the ``Digest`` the templates read: keyphrase pages and related papers."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from digest.model import Digest, Keyphrase, Paper, Theme
+from digest.paths import slugify
+
+# A keyphrase on more papers than this says little about relatedness, and scanning its
+# postings for every paper would make related-paper search quadratic at 100,000 papers.
+MAX_POSTINGS_FOR_RELATED = 1000
+
+
+def assemble_digest(
+    papers: Sequence[Paper], themes: Sequence[Theme], record_count: int, related_count: int
+) -> Digest:
+    ordered = tuple(sorted(papers, key=_newest_first))
+    return Digest(
+        papers=ordered,
+        themes=tuple(themes),
+        keyphrases=keyphrase_pages(ordered),
+        related=related_papers(ordered, related_count),
+        record_count=record_count,
+    )
+
+
+def _newest_first(paper: Paper) -> tuple:
+    key = paper.date.sort_key if paper.date and paper.date.year else (0, 0, 0)
+    return (tuple(-x for x in key), paper.title.lower(), paper.id)
+
+
+def keyphrase_pages(papers: Sequence[Paper]) -> tuple[Keyphrase, ...]:
+    """Keyphrases shared by two or more papers, each with a unique, stable slug."""
+    postings: dict[str, list[str]] = defaultdict(list)
+    for paper in papers:
+        for phrase in paper.keyphrases:
+            postings[phrase].append(paper.id)
+    shared = sorted((p for p, ids in postings.items() if len(ids) >= 2), key=str.lower)
+    pages: list[Keyphrase] = []
+    slugs: set[str] = set()
+    for phrase in shared:
+        slug = slugify(phrase)
+        while slug in slugs:
+            slug += "-x"
+        slugs.add(slug)
+        pages.append(Keyphrase(slug=slug, text=phrase, paper_ids=tuple(postings[phrase])))
+    return tuple(pages)
+
+
+def related_papers(papers: Sequence[Paper], count: int) -> dict[str, tuple[str, ...]]:
+    """Papers sharing the most distinctive keyphrases (rare shared phrases weigh more);
+    ties go to the same theme, then to id order, so the lists are deterministic."""
+    if count <= 0:
+        return {}
+    postings: dict[str, list[Paper]] = defaultdict(list)
+    for paper in papers:
+        for phrase in paper.keyphrases:
+            postings[phrase].append(paper)
+    n = len(papers)
+    weight = {k: math.log(1 + n / len(v)) for k, v in postings.items()}
+    by_theme: dict[str | None, list[Paper]] = defaultdict(list)
+    for paper in papers:
+        by_theme[paper.theme].append(paper)
+    related: dict[str, tuple[str, ...]] = {}
+    for paper in papers:
+        scores: Counter[str] = Counter()
+        theme_of: dict[str, str | None] = {}
+        for phrase in paper.keyphrases:
+            others = postings[phrase]
+            if len(others) > MAX_POSTINGS_FOR_RELATED:
+                continue
+            for other in others:
+                if other.id != paper.id:
+                    scores[other.id] += weight[phrase]
+                    theme_of[other.id] = other.theme
+        ranked = sorted(
+            scores,
+            key=lambda pid: (-round(scores[pid], 9), theme_of[pid] != paper.theme, pid),
+        )
+        related[paper.id] = tuple(ranked[:count]) + _same_theme_fill(
+            paper, by_theme[paper.theme], ranked, count
+        )
+    return related
+
+
+def _same_theme_fill(
+    paper: Paper, theme_mates: Sequence[Paper], ranked: list[str], count: int
+) -> tuple[str, ...]:
+    """When too few papers share a keyphrase, the same theme's papers sharing the most
+    keyphrase words fill the list, so every paper page offers somewhere to go next."""
+    missing = count - len(ranked)
+    if missing <= 0:
+        return ()
+    taken = {paper.id, *ranked}
+    words = {w for k in paper.keyphrases for w in k.lower().split()}
+    mates = [p for p in theme_mates[:MAX_POSTINGS_FOR_RELATED] if p.id not in taken]
+    mates.sort(
+        key=lambda p: (-len(words & {w for k in p.keyphrases for w in k.lower().split()}), p.id)
+    )
+    return tuple(p.id for p in mates[:missing])
+
+
+def shared_keyphrases(a: Paper, b: Paper) -> tuple[str, ...]:
+    other = set(b.keyphrases)
+    return tuple(k for k in a.keyphrases if k in other)

@@ -1,0 +1,87 @@
+"""The pipeline, in the order data flows: load → merge → keyphrases → themes → render → write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import chain
+
+from digest.assemble import assemble_digest
+from digest.cache import ContentCache, resolve_cache_dir
+from digest.catalog import build_catalog
+from digest.config import Config
+from digest.diagnostics import WarningCounter
+from digest.keyphrases import extract_keyphrases
+from digest.merge import merge_records
+from digest.output import write_site
+from digest.render import make_environment, render_site
+from digest.resources import builtin_dir
+from digest.search import build_search_index
+from digest.sources import load_records
+from digest.themes import group_themes
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    records: int
+    papers: int
+    themes: int
+    keyphrase_pages: int
+    pages_written: int
+    pages_unchanged: int
+    warnings: int
+    seconds: float
+
+    @property
+    def duplicates(self) -> int:
+        return self.records - self.papers
+
+    def summary(self) -> str:
+        return (
+            f"Read {self.records} records, merged {self.duplicates} duplicates: "
+            f"{self.papers} papers in {self.themes} themes; "
+            f"{self.pages_written} files written, {self.pages_unchanged} unchanged "
+            f"in {self.seconds:.1f} s"
+            + (
+                f"; {self.warnings} warning{'s' if self.warnings != 1 else ''}"
+                if self.warnings
+                else ""
+            )
+        )
+
+
+def build(config: Config, progress: Progress | None = None) -> BuildReport:
+    started = time.perf_counter()
+    counter = WarningCounter()
+    logger = logging.getLogger("digest")
+    logger.addHandler(counter)
+    cache = ContentCache(resolve_cache_dir(config.cache_dir))
+    try:
+        env = make_environment(config)
+        records = load_records(config.sources, config.max_abstract_chars)
+        papers = merge_records(records)
+        papers = extract_keyphrases(papers, config, cache, progress)
+        papers, themes = group_themes(papers, config.theme_count)
+        digest = assemble_digest(papers, themes, len(records), config.related_papers)
+        pages = chain(
+            render_site(digest, config, env),
+            [build_search_index(digest), build_catalog(digest)],
+        )
+        stats = write_site(config.out, pages, [builtin_dir("static")])
+    finally:
+        cache.close()
+        logger.removeHandler(counter)
+    return BuildReport(
+        records=len(records),
+        papers=len(digest.papers),
+        themes=len(digest.themes),
+        keyphrase_pages=len(digest.keyphrases),
+        pages_written=stats.written,
+        pages_unchanged=stats.unchanged,
+        warnings=counter.count,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,89 @@
+"""A content-addressed on-disk cache: values keyed by a hash of every input that made them.
+
+One SQLite file, so 100,000 entries are one open and a few batched reads, and a crash mid-write
+can never leave a half-written entry. Deleting the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CACHE_DIR = Path(".digest-cache")
+_SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def content_key(*parts: Any) -> str:
+    """A stable hash of JSON-serialisable inputs (settings, text, code version)."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def resolve_cache_dir(configured: Path | None) -> Path:
+    if configured is not None:
+        return configured
+    if env := os.environ.get("DIGEST_CACHE_DIR"):
+        return Path(env)
+    return DEFAULT_CACHE_DIR
+
+
+class ContentCache:
+    """JSON values by content key; ``None`` root means a disabled (memory-only) cache."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self.root is None:
+            return None
+        if self._conn is None:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                ignore = self.root / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("# Created by digest: this folder is a cache.\n*\n")
+                self._conn = sqlite3.connect(self.root / "cache.sqlite3", timeout=30)
+                self._conn.execute(_SCHEMA)
+            except (OSError, sqlite3.Error):
+                self.root = None
+                return None
+        return self._conn
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        conn = self._connect()
+        wanted = list(dict.fromkeys(keys))
+        if conn is None or not wanted:
+            return {}
+        found: dict[str, Any] = {}
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT key, value FROM entries WHERE key IN ({marks})"
+                for key, value in conn.execute(sql, chunk):
+                    found[key] = json.loads(value)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def put_many(self, items: Mapping[str, Any]) -> None:
+        conn = self._connect()
+        if conn is None or not items:
+            return
+        rows = [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+        try:
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows)
+        except sqlite3.Error:
+            pass
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,37 @@
+"""Digest → ``papers.json``: every paper, machine-readable, for scripts and other tools."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from digest.model import Digest, Paper
+from digest.paths import paper_path
+from digest.render import Page
+
+CATALOG_PATH = "papers.json"
+
+
+def build_catalog(digest: Digest) -> Page:
+    names = {t.slug: t.name for t in digest.themes}
+    entries = [_entry(p, names) for p in sorted(digest.papers, key=lambda p: p.id)]
+    text = json.dumps({"papers": entries}, ensure_ascii=False, indent=1, sort_keys=False)
+    return Page(CATALOG_PATH, (text + "\n").encode("utf-8"))
+
+
+def _entry(paper: Paper, theme_names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "title_derived": paper.title_derived,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "author_count": paper.author_count or (len(paper.authors) or None),
+        "date": paper.date.iso if paper.date else None,
+        "url": paper.url,
+        "tags": list(paper.tags),
+        "keyphrases": list(paper.keyphrases),
+        "theme": {"slug": paper.theme, "name": theme_names.get(paper.theme or "")},
+        "sources": [{"file": s.file, "line": s.line} for s in paper.sources],
+        "path": paper_path(paper.id),
+    }

@@ -1,0 +1,135 @@
+"""One validated, frozen configuration object, loaded from ``digest.toml`` plus CLI overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_CONFIG_FILE = "digest.toml"
+
+
+class ConfigError(Exception):
+    """A config problem, reported as one line naming the file and key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    title: str = "Literature digest"
+    description: str = "Papers grouped into themes, with keyphrases and search."
+    base_url: str | None = None
+    language: str = "en"
+    sources: tuple[Path, ...] = (Path("seeds"),)
+    out: Path = Path("site")
+    templates: Path | None = None
+    keyphrases_per_paper: int = 8
+    themes: int | str = "auto"
+    related_papers: int = 5
+    newest_papers: int = 10
+    max_abstract_chars: int = 20_000
+    cache_dir: Path | None = None
+    workers: int = 0
+    strict: bool = False
+    quiet: bool = False
+
+    @property
+    def theme_count(self) -> int | None:
+        return None if self.themes == "auto" else int(self.themes)
+
+
+# Keys a user may set in digest.toml, with the check each value must pass.
+_CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "title": (str, "a string"),
+    "description": (str, "a string"),
+    "base_url": (str, "an absolute http(s) URL"),
+    "language": (str, "a language code such as 'en'"),
+    "sources": (list, "a list of folder paths"),
+    "out": (str, "a folder path"),
+    "templates": (str, "a folder path"),
+    "keyphrases_per_paper": (int, "a whole number from 5 to 10"),
+    "themes": ((int, str), "'auto' or a whole number from 2 to 200"),
+    "related_papers": (int, "a whole number from 0 to 20"),
+    "newest_papers": (int, "a whole number from 0 to 100"),
+    "max_abstract_chars": (int, "a whole number of at least 1000"),
+    "cache_dir": (str, "a folder path"),
+    "workers": (int, "a whole number; 0 means one per core"),
+}
+
+
+def _valid(key: str, value: Any) -> bool:
+    kind, _ = _CHECKS[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    match key:
+        case "base_url":
+            parsed = urlparse(value)
+            return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+        case "keyphrases_per_paper":
+            return 5 <= value <= 10
+        case "themes":
+            return value == "auto" if isinstance(value, str) else 2 <= value <= 200
+        case "related_papers":
+            return 0 <= value <= 20
+        case "newest_papers":
+            return 0 <= value <= 100
+        case "max_abstract_chars":
+            return value >= 1000
+        case "workers":
+            return value >= 0
+        case "sources":
+            return bool(value) and all(isinstance(v, str) and v for v in value)
+        case "title" | "language":
+            return bool(value.strip())
+    return True
+
+
+def _convert(key: str, value: Any, base: Path) -> Any:
+    if key == "sources":
+        return tuple(base / v for v in value)
+    if key in ("out", "templates", "cache_dir"):
+        return base / value
+    if key == "base_url":
+        return value.rstrip("/") + "/"
+    return value
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> Config:
+    """Read ``path`` (or ``./digest.toml`` when present), validate it, apply CLI overrides.
+
+    Paths in the file are relative to the file's folder, so a digest can be built from anywhere.
+    """
+    explicit = path is not None
+    path = path or Path(DEFAULT_CONFIG_FILE)
+    values: dict[str, Any] = {}
+    if path.is_file():
+        values = _read_file(path)
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+    config = Config(**values)
+    if env_cache := os.environ.get("DIGEST_CACHE_DIR"):
+        config = replace(config, cache_dir=Path(env_cache))
+    known = {f.name for f in fields(Config)}
+    clean = {k: v for k, v in overrides.items() if v is not None and k in known}
+    return replace(config, **clean)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    table = data.get("digest", data) if isinstance(data.get("digest"), dict) else data
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _CHECKS:
+            allowed = ", ".join(sorted(_CHECKS))
+            raise ConfigError(f"{path}: unknown key '{key}' (known keys: {allowed})")
+        if not _valid(key, value):
+            raise ConfigError(f"{path}: key '{key}' must be {_CHECKS[key][1]}, got {value!r}")
+        values[key] = _convert(key, value, path.parent)
+    return values

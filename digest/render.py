@@ -1,0 +1,180 @@
+"""Digest → pages: one Jinja environment, one function per page kind, links made relative.
+
+Pages are yielded one at a time so a 100,000-paper site never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+
+from digest import __version__
+from digest.assemble import shared_keyphrases
+from digest.config import Config
+from digest.model import Digest, Keyphrase, Paper, Theme
+from digest.paths import (
+    PAPERS_PER_LIST_PAGE,
+    all_papers_path,
+    keyphrase_path,
+    paper_path,
+    relative_url,
+    theme_path,
+)
+from digest.resources import builtin_dir
+from digest.titles import shorten
+
+EXCERPT_CHARS = 280
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    content: bytes
+
+
+def make_environment(config: Config) -> Environment:
+    """Built-in templates overlaid by the user's folder: any built-in can be replaced."""
+    loaders = [FileSystemLoader(str(builtin_dir("templates")))]
+    if config.templates is not None:
+        loaders.insert(0, FileSystemLoader(str(config.templates)))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["excerpt"] = excerpt
+    env.globals.update(url=_url, link=_link)
+    return env
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    return shorten(text, limit)
+
+
+@pass_context
+def _url(context: Any, target: str) -> str:
+    return relative_url(target, context["page_path"])
+
+
+@pass_context
+def _link(context: Any, item: Paper | Theme | Keyphrase) -> str:
+    match item:
+        case Paper():
+            target = paper_path(item.id)
+        case Theme():
+            target = theme_path(item.slug)
+        case Keyphrase():
+            target = keyphrase_path(item.slug)
+    return relative_url(target, context["page_path"])
+
+
+def build_date() -> str | None:
+    """The date printed on pages: only from SOURCE_DATE_EPOCH, so builds stay reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch.isdigit():
+        return None
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d")
+
+
+def render_site(digest: Digest, config: Config, env: Environment) -> Iterator[Page]:
+    """Every page of the site, the cheap ones first."""
+    site = _site_context(digest, config)
+    render = _renderer(env, site)
+    yield render("index.html", "index.html", newest=_newest(digest, config.newest_papers))
+    yield render("search.html", "search.html")
+    yield render("404.html", "404.html", inline_css=_inline_css())
+    yield render("keyphrases.html", "keyphrases.html")
+    pages = _chunks(digest.papers, PAPERS_PER_LIST_PAGE)
+    for number, chunk in enumerate(pages, start=1):
+        yield render(
+            "papers.html",
+            all_papers_path(number),
+            papers=chunk,
+            page_number=number,
+            page_count=len(pages),
+            page_links=[(n, all_papers_path(n)) for n in range(1, len(pages) + 1)],
+        )
+    position = {p.id: i for i, p in enumerate(digest.papers)}
+    for theme in digest.themes:
+        papers = sorted(
+            (digest.paper(pid) for pid in theme.paper_ids), key=lambda p: position[p.id]
+        )
+        yield render("theme.html", theme_path(theme.slug), theme=theme, papers=papers)
+    for keyphrase in digest.keyphrases:
+        papers = [digest.paper(pid) for pid in keyphrase.paper_ids]
+        yield render(
+            "keyphrase.html", keyphrase_path(keyphrase.slug), keyphrase=keyphrase, papers=papers
+        )
+    for paper in digest.papers:
+        related = [digest.paper(pid) for pid in digest.related.get(paper.id, ())]
+        yield render(
+            "paper.html",
+            paper_path(paper.id),
+            paper=paper,
+            theme=site["theme_by_slug"].get(paper.theme),
+            related=[(r, shared_keyphrases(r, paper)) for r in related],
+        )
+
+
+def _renderer(env: Environment, site: dict[str, Any]) -> Callable[..., Page]:
+    def render(template: str, path: str, **context: Any) -> Page:
+        html = env.get_template(template).render(site=site, page_path=path, **context)
+        return Page(path, html.encode("utf-8"))
+
+    return render
+
+
+def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
+    return {
+        "title": config.title,
+        "description": config.description,
+        "base_url": config.base_url,
+        "language": config.language,
+        "version": __version__,
+        "build_date": build_date(),
+        "digest": digest,
+        "themes": digest.themes,
+        "theme_by_slug": {t.slug: t for t in digest.themes},
+        "keyphrase_by_text": {k.text: k for k in digest.keyphrases},
+        "paper_count": len(digest.papers),
+        "record_count": digest.record_count,
+        "duplicate_count": digest.record_count - len(digest.papers),
+        "dated_count": sum(1 for p in digest.papers if p.date and p.date.year),
+    }
+
+
+def _newest(digest: Digest, count: int) -> list[Paper]:
+    dated = [p for p in digest.papers if p.date and p.date.year]
+    return dated[:count]
+
+
+def _chunks(items: tuple[Paper, ...], size: int) -> list[tuple[Paper, ...]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [()]
+
+
+def _inline_css() -> str:
+    """The 404 page is served at any depth, where relative stylesheet links break."""
+    return (builtin_dir("static") / "style.css").read_text(encoding="utf-8")
+
+
+def template_dirs(config: Config) -> list[Path]:
+    dirs = [builtin_dir("templates")]
+    if config.templates is not None:
+        dirs.append(config.templates)
+    return dirs

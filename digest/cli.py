@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; the previous site is untouched")
         return EXIT_INTERRUPTED
+    except Exception as err:
+        if os.environ.get("DIGEST_DEBUG"):
+            raise
+        log.error(
+            "internal error: %s: %s (set DIGEST_DEBUG=1 to see where)", type(err).__name__, err
+        )
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:

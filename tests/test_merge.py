@@ -1,0 +1,58 @@
+from digest.merge import derived_id, merge_records, normalise_abstract, safe_id
+from digest.model import PaperDate, Record, Source
+from digest.sources import load_records
+from tests.conftest import SEEDS
+
+
+def _record(abstract: str, file: str = "a.txt", line: int = 1, **fields: object) -> Record:
+    return Record(abstract=abstract, source=Source(file, line), **fields)
+
+
+def test_seeds_merge_to_77_papers_from_88_records() -> None:
+    records = load_records([SEEDS])
+    papers = merge_records(records)
+    assert len(records) == 88
+    assert len(papers) == 77
+    assert sum(len(p.sources) for p in papers) == 88
+    assert sum(1 for p in papers if len(p.sources) > 1) >= 1
+
+
+def test_normalising_ignores_case_whitespace_and_punctuation() -> None:
+    assert normalise_abstract("Deep  Learning, works!") == normalise_abstract("deep learning works")
+    assert normalise_abstract("Graph nets") != normalise_abstract("Graph nets too")
+
+
+def test_equal_abstracts_become_one_paper_listing_every_source() -> None:
+    papers = merge_records(
+        [
+            _record("We study graphs.", "a.txt", 3),
+            _record("Other text entirely.", "a.txt", 4),
+            _record("we study   GRAPHS", "b.md", 1, title="Graphs", date=PaperDate(2023, 5, 1)),
+        ]
+    )
+    assert len(papers) == 2
+    merged = papers[0]
+    assert [str(s) for s in merged.sources] == ["a.txt:3", "b.md:1"]
+    assert merged.title == "Graphs" and not merged.title_derived
+    assert merged.date == PaperDate(2023, 5, 1)
+
+
+def test_ids_are_the_input_id_or_stable_hash_of_the_abstract() -> None:
+    given, derived = merge_records(
+        [_record("One abstract.", id="2503.00001"), _record("Another abstract.")]
+    )
+    assert given.id == "2503.00001"
+    assert derived.id == derived_id("Another abstract.") == derived_id("another ABSTRACT")
+    assert len(derived.id) == 12
+
+
+def test_unsafe_input_ids_become_file_names_and_collisions_get_suffixes() -> None:
+    assert safe_id("hep-th/9901001") == "hep-th-9901001"
+    a, b = merge_records([_record("First.", id="x"), _record("Second.", id="x")])
+    assert (a.id, b.id) == ("x", "x-2")
+
+
+def test_untitled_papers_get_derived_titles() -> None:
+    (paper,) = merge_records([_record("We propose Deep Graph Kernels (DGK) for molecules.")])
+    assert paper.title_derived
+    assert paper.title == "Deep Graph Kernels (DGK)"

@@ -1,0 +1,82 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from digest.output import MARKER, OutputError, write_site
+from digest.render import Page
+
+
+def _pages(version: str) -> list[Page]:
+    return [
+        Page("index.html", f"home {version}".encode()),
+        Page("papers/a.html", b"paper a"),
+    ]
+
+
+def test_writes_pages_and_marks_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    stats = write_site(out, _pages("1"), [])
+    assert (out / "index.html").read_text() == "home 1"
+    assert json.loads((out / MARKER).read_text())["files"] == ["index.html", "papers/a.html"]
+    assert stats.written == 2
+
+
+def test_unchanged_files_keep_their_inode_and_changed_ones_are_rewritten(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _pages("1"), [])
+    before = (out / "papers/a.html").stat().st_ino
+    stats = write_site(out, _pages("2"), [])
+    assert (out / "papers/a.html").stat().st_ino == before
+    assert (out / "index.html").read_text() == "home 2"
+    assert (stats.written, stats.unchanged) == (1, 1)
+
+
+def test_refuses_a_non_empty_folder_digest_did_not_create(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match="not created by digest"):
+        write_site(out, _pages("1"), [])
+    assert (out / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_files_the_user_added_to_the_site_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _pages("1"), [])
+    (out / "CNAME").write_text("papers.example.org")
+    write_site(out, _pages("2"), [])
+    assert (out / "CNAME").read_text() == "papers.example.org"
+
+
+def test_a_user_file_where_the_new_site_needs_one_stops_the_build(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, [Page("index.html", b"x")], [])
+    (out / "papers").mkdir()
+    (out / "papers/a.html").write_text("mine")
+    with pytest.raises(OutputError, match="was not written by digest"):
+        write_site(out, _pages("1"), [])
+    assert (out / "papers/a.html").read_text() == "mine"
+
+
+def test_a_failing_build_leaves_the_previous_site_whole(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _pages("1"), [])
+
+    def broken() -> "list[Page]":
+        yield Page("index.html", b"half")
+        raise RuntimeError("template exploded")
+
+    with pytest.raises(RuntimeError):
+        write_site(out, broken(), [])
+    assert (out / "index.html").read_text() == "home 1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_static_files_are_copied_under_static(tmp_path: Path) -> None:
+    static = tmp_path / "assets"
+    (static / "css").mkdir(parents=True)
+    (static / "css/site.css").write_text("body{}")
+    write_site(tmp_path / "site", _pages("1"), [static])
+    assert (tmp_path / "site/static/css/site.css").read_text() == "body{}"

@@ -1,0 +1,85 @@
+import random
+
+from digest.model import Paper, Source
+from digest.themes import GENERIC_NAMES, auto_theme_count, group_themes
+
+TOPICS = {
+    "graph": ["graph neural network", "node classification", "message passing", "link prediction"],
+    "vision": ["image segmentation", "object detection", "convolutional network", "pixel labels"],
+    "speech": ["speech recognition", "acoustic model", "spoken language", "audio features"],
+    "astro": ["galaxy morphology", "dark matter", "stellar population", "redshift survey"],
+}
+FILLER = "model method results learning approach data".split()
+
+
+def _corpus(per_topic: int = 12, seed: int = 1) -> list[Paper]:
+    rng = random.Random(seed)
+    papers = []
+    for topic, phrases in TOPICS.items():
+        for i in range(per_topic):
+            chosen = rng.sample(phrases, 3)
+            words = " ".join(chosen * 3 + rng.sample(FILLER, 3))
+            papers.append(
+                Paper(
+                    id=f"{topic}-{i:02d}",
+                    title=f"{topic} paper {i}",
+                    title_derived=True,
+                    abstract=f"We study {words} in {topic} settings, paper {i}.",
+                    sources=(Source("x.txt", len(papers) + 1),),
+                    keyphrases=(*chosen, "model"),
+                )
+            )
+    return papers
+
+
+def test_every_paper_gets_exactly_one_theme_and_names_are_distinct() -> None:
+    papers, themes = group_themes(_corpus())
+    assert all(p.theme for p in papers)
+    members = [pid for t in themes for pid in t.paper_ids]
+    assert sorted(members) == sorted(p.id for p in papers)
+    assert len({t.name.lower() for t in themes}) == len(themes)
+    assert len({t.slug for t in themes}) == len(themes)
+
+
+def test_clear_topics_are_recovered() -> None:
+    papers, themes = group_themes(_corpus(), theme_count=4)
+    assert len(themes) == 4
+    for theme in themes:
+        topics = {pid.split("-")[0] for pid in theme.paper_ids}
+        assert len(topics) == 1, theme
+
+
+def test_names_are_keyphrases_and_never_a_generic_word_alone() -> None:
+    _, themes = group_themes(_corpus(), theme_count=4)
+    for theme in themes:
+        assert theme.name.lower() not in GENERIC_NAMES
+        assert "&" in theme.name or "," in theme.name
+        first = theme.name.split(" & ")[0].lower()
+        assert first in {k for ks in TOPICS.values() for k in ks}
+
+
+def test_no_theme_holds_more_than_40_percent_with_30_or_more_papers() -> None:
+    papers = _corpus(per_topic=30)[:45]  # two topics: k-means would split 30/15 at k=2
+    _, themes = group_themes(papers, theme_count=2)
+    assert max(len(t.paper_ids) for t in themes) <= 0.4 * len(papers)
+
+
+def test_same_input_in_another_order_gives_the_same_themes() -> None:
+    papers = _corpus()
+    shuffled = papers[:]
+    random.Random(7).shuffle(shuffled)
+    _, first = group_themes(papers)
+    _, second = group_themes(shuffled)
+    assert first == second
+
+
+def test_auto_theme_count_grows_slowly() -> None:
+    assert auto_theme_count(3) == 1
+    assert 4 <= auto_theme_count(77) <= 10
+    assert auto_theme_count(100_000) <= 60
+
+
+def test_tiny_corpora_work() -> None:
+    papers, themes = group_themes(_corpus(per_topic=1))
+    assert len(themes) == 1 and len(themes[0].paper_ids) == 4
+    assert group_themes([]) == ((), ())

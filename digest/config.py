@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -109,8 +108,6 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
     config = Config(**values)
-    if env_cache := os.environ.get("DIGEST_CACHE_DIR"):
-        config = replace(config, cache_dir=Path(env_cache))
     known = {f.name for f in fields(Config)}
     clean = {k: v for k, v in overrides.items() if v is not None and k in known}
     return replace(config, **clean)

@@ -1,37 +1,181 @@
-/* Search page: reads ?q=, queries the prebuilt lunr index, renders results from text nodes. */
+/* Search page: reads ?q=, loads only the index shards the query needs, searches them with
+   lunr.js, and renders results from text nodes (never innerHTML of data). */
 (function () {
   "use strict";
-  var data = window.DIGEST_SEARCH;
+  var manifest = window.DIGEST_SEARCH;
   var input = document.getElementById("search-query");
   var status = document.getElementById("search-status");
   var list = document.getElementById("search-results");
   var headerInput = document.getElementById("site-search");
   var MAX_RESULTS = 50;
-  if (!data || !window.lunr || !input) {
+  var WILDCARD_END = "\uffff";
+  var MIN_PREFIX = 3;
+  var termShards = {};
+  var docShards = {};
+  var loading = {};
+  var composite = { key: "", index: null };
+  var sequence = 0;
+
+  if (!manifest || !window.lunr || !input) {
     if (status) status.textContent = "Search is unavailable: the search index did not load.";
     return;
   }
-  var index = lunr.Index.load(data.index);
+  var pipeline = lunr.Pipeline.load(manifest.pipeline);
+  window.digestSearchTerms = function (number, body) { termShards[number] = body; };
+  window.digestSearchDocs = function (number, docs) { docShards[number] = docs; };
 
-  function plainQuery(text) {
-    /* The user's words without lunr's query syntax, so "covid:19", "a^" or "+" never fail. */
-    var words = lunr.tokenizer(text.replace(/[:^~*+\-]+/g, " ")).map(String).filter(Boolean);
-    return index.query(function (q) {
+  function loadScript(url) {
+    if (!loading[url]) {
+      loading[url] = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = url;
+        script.async = true;
+        script.onload = resolve;
+        script.onerror = function () { reject(new Error("could not load " + url)); };
+        document.head.appendChild(script);
+      });
+    }
+    return loading[url];
+  }
+
+  /* Shards whose term range overlaps [low, high]; shards are sorted and disjoint. */
+  function shardsBetween(low, high) {
+    var found = [];
+    manifest.shards.forEach(function (shard, number) {
+      if (shard[1] >= low && shard[0] <= high) found.push(number);
+    });
+    return found;
+  }
+
+  function allShards() {
+    return manifest.shards.map(function (shard, number) { return number; });
+  }
+
+  function stemmed(term) {
+    return pipeline.runString(term).filter(Boolean);
+  }
+
+  /* Which shards a query touches: exact terms map to one shard, trailing wildcards to a
+     range; leading wildcards and fuzzy terms may match anywhere, so they need every shard. */
+  function shardsForClauses(clauses) {
+    var needed = {};
+    var add = function (numbers) { numbers.forEach(function (n) { needed[n] = true; }); };
+    clauses.forEach(function (clause) {
+      var term = clause.term;
+      if (clause.editDistance || term.charAt(0) === "*" || term.indexOf("*", 1) !== -1 &&
+          term.indexOf("*") !== term.length - 1) {
+        add(allShards());
+        return;
+      }
+      if (term.charAt(term.length - 1) === "*") {
+        var prefix = term.slice(0, -1);
+        add(shardsBetween(prefix, prefix + WILDCARD_END));
+        return;
+      }
+      var terms = clause.usePipeline ? stemmed(term) : [term];
+      terms.forEach(function (t) { add(shardsBetween(t, t)); });
+    });
+    return Object.keys(needed).map(Number).sort(function (a, b) { return a - b; });
+  }
+
+  function parse(text) {
+    var query = new lunr.Query(manifest.fields);
+    new lunr.QueryParser(text, query).parse();
+    return query.clauses;
+  }
+
+  function plainWords(text) {
+    return lunr.tokenizer(text.replace(/[:^~*+\-]+/g, " ")).map(String).filter(Boolean);
+  }
+
+  function plainShards(words) {
+    var numbers = {};
+    words.forEach(function (word) {
+      stemmed(word).forEach(function (t) {
+        shardsBetween(t, t).forEach(function (n) { numbers[n] = true; });
+      });
+      if (word.length >= MIN_PREFIX) {
+        shardsBetween(word, word + WILDCARD_END).forEach(function (n) { numbers[n] = true; });
+      }
+    });
+    return Object.keys(numbers).map(Number).sort(function (a, b) { return a - b; });
+  }
+
+  function ensureTerms(numbers) {
+    return Promise.all(numbers.map(function (n) {
+      return loadScript("search/terms-" + n + ".js");
+    }));
+  }
+
+  /* One lunr.Index over the loaded shards: term ranges are sorted, so concatenating them in
+     shard order keeps both the term list and every vector's entries in lunr's order. */
+  function indexOver() {
+    var numbers = Object.keys(termShards).map(Number).sort(function (a, b) { return a - b; });
+    var key = numbers.join(",");
+    if (composite.key === key && composite.index) return composite.index;
+    var inverted = [];
+    var vectors = {};
+    var order = [];
+    numbers.forEach(function (n) {
+      var body = termShards[n];
+      Array.prototype.push.apply(inverted, body.invertedIndex);
+      body.fieldVectors.forEach(function (entry) {
+        if (!vectors[entry[0]]) { vectors[entry[0]] = []; order.push(entry[0]); }
+        Array.prototype.push.apply(vectors[entry[0]], entry[1]);
+      });
+    });
+    var index = lunr.Index.load({
+      version: manifest.lunr,
+      fields: manifest.fields,
+      pipeline: manifest.pipeline,
+      invertedIndex: inverted,
+      fieldVectors: order.map(function (ref) { return [ref, vectors[ref]]; })
+    });
+    composite = { key: key, index: index };
+    return index;
+  }
+
+  function plainSearch(words) {
+    return indexOver().query(function (q) {
       words.forEach(function (word) {
         q.term(word, {});
-        q.term(word, { wildcard: lunr.Query.wildcard.TRAILING, boost: 0.1, usePipeline: false });
+        if (word.length >= MIN_PREFIX) {
+          q.term(word, { wildcard: lunr.Query.wildcard.TRAILING, boost: 0.1, usePipeline: false });
+        }
       });
     });
   }
 
+  /* The user's query as lunr syntax when it parses; otherwise, or when it finds nothing, the
+     plain words with prefix matching, so "covid:19", "a^", "+" or "anom" never fail. */
   function search(text) {
-    try {
-      var results = index.search(text);
+    var clauses = null;
+    try { clauses = parse(text); } catch (err) { clauses = null; }
+    var first = clauses ? ensureTerms(shardsForClauses(clauses)).then(function () {
+      try { return indexOver().search(text); } catch (err) { return []; }
+    }) : Promise.resolve([]);
+    return first.then(function (results) {
       if (results.length) return results;
-    } catch (err) {
-      if (!(err instanceof lunr.QueryParseError)) throw err;
-    }
-    return plainQuery(text);
+      var words = plainWords(text);
+      if (!words.length) return [];
+      return ensureTerms(plainShards(words)).then(function () { return plainSearch(words); });
+    });
+  }
+
+  function docOf(ref) {
+    var position = parseInt(ref, 36);
+    var shard = docShards[Math.floor(position / manifest.docsPerShard)];
+    return shard ? shard[position % manifest.docsPerShard] : null;
+  }
+
+  function ensureDocs(results) {
+    var numbers = {};
+    results.forEach(function (r) {
+      numbers[Math.floor(parseInt(r.ref, 36) / manifest.docsPerShard)] = true;
+    });
+    return Promise.all(Object.keys(numbers).map(function (n) {
+      return loadScript("search/docs-" + n + ".js");
+    }));
   }
 
   function el(tag, className, text) {
@@ -60,27 +204,45 @@
     return item;
   }
 
-  function render(text) {
+  function clear() {
     while (list.firstChild) list.removeChild(list.firstChild);
-    text = text.trim();
-    if (!text) {
-      status.textContent = "Type a word, a keyphrase or a title.";
-      return;
-    }
-    var results = search(text);
+  }
+
+  function show(text, results) {
+    clear();
     status.textContent = results.length
       ? results.length + " result" + (results.length === 1 ? "" : "s") + " for “" + text + "”" +
         (results.length > MAX_RESULTS ? "; showing the first " + MAX_RESULTS : "")
       : "No results for “" + text + "”.";
     results.slice(0, MAX_RESULTS).forEach(function (r) {
-      list.appendChild(resultItem(data.docs[Number(r.ref)]));
+      var doc = docOf(r.ref);
+      if (doc) list.appendChild(resultItem(doc));
+    });
+  }
+
+  function run(text) {
+    var mine = ++sequence;
+    text = text.trim();
+    if (!text) {
+      clear();
+      status.textContent = "Type a word, a keyphrase or a title.";
+      return Promise.resolve();
+    }
+    status.textContent = "Searching…";
+    return search(text).then(function (results) {
+      var top = results.slice(0, MAX_RESULTS);
+      return ensureDocs(top).then(function () {
+        if (mine === sequence) show(text, results);
+      });
+    }).catch(function (err) {
+      if (mine === sequence) status.textContent = "Search failed: " + err.message;
     });
   }
 
   var initial = new URLSearchParams(window.location.search).get("q") || "";
   input.value = initial;
   if (headerInput) headerInput.value = initial;
-  render(initial);
+  run(initial);
 
   var timer = null;
   input.addEventListener("input", function () {
@@ -89,7 +251,7 @@
       var url = new URL(window.location.href);
       url.searchParams.set("q", input.value);
       try { window.history.replaceState(null, "", url.toString()); } catch (err) { /* file:// */ }
-      render(input.value);
+      run(input.value);
     }, 120);
   });
 })();

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digest.build import build
 from digest.config import Config
+from digest.phrase_cleaning import phrase_key
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-themes-dev.jsonl.gz"
 
@@ -41,7 +42,9 @@ def read_rows(path: Path, limit: int | None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
-def build_digest(rows: list[dict], work: Path, name: str) -> tuple[dict[str, dict], float]:
+def build_digest(
+    rows: list[dict], work: Path, name: str, cache: Path | None = None
+) -> tuple[dict[str, dict], float]:
     """Build through the real pipeline; returns papers.json entries by id and seconds."""
     source = work / f"src-{name}"
     source.mkdir()
@@ -49,7 +52,7 @@ def build_digest(rows: list[dict], work: Path, name: str) -> tuple[dict[str, dic
         for row in rows:
             fields = {k: row[k] for k in ("id", "title", "abstract", "authors", "date") if k in row}
             handle.write(json.dumps(fields) + "\n")
-    config = Config(sources=(source,), out=work / f"site-{name}", cache_dir=work / "cache")
+    config = Config(sources=(source,), out=work / f"site-{name}", cache_dir=cache or work / "cache")
     started = time.perf_counter()
     build(config)
     seconds = time.perf_counter() - started
@@ -65,14 +68,19 @@ def baseline_labels(rows: list[dict], k: int) -> list[int]:
 
 
 def name_coverage(papers: dict[str, dict]) -> float:
-    """Average over themes of the share of its papers carrying a keyphrase in its name."""
+    """Average over themes of the share of its papers carrying a keyphrase of its name: a
+    paper carries "black hole" when one of its keyphrases contains it (singular or plural)."""
     by_theme: dict[str, list[dict]] = {}
     for paper in papers.values():
         by_theme.setdefault(paper["theme"]["slug"], []).append(paper)
     shares = []
     for members in by_theme.values():
-        name = members[0]["theme"]["name"].lower()
-        hits = sum(any(k.lower() in name for k in p["keyphrases"]) for p in members)
+        name = members[0]["theme"]["name"].replace(" & ", ", ").split(", ")
+        wanted = [f" {phrase_key(n.lower())} " for n in name]
+        hits = sum(
+            any(w in f" {phrase_key(k.lower())} " for w in wanted for k in p["keyphrases"])
+            for p in members
+        )
         shares.append(hits / len(members))
     return sum(shares) / len(shares)
 
@@ -98,13 +106,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--skip-stability", action="store_true")
+    parser.add_argument("--cache", type=Path, help="keep the keyphrase cache here between runs")
     args = parser.parse_args()
     rows = read_rows(args.data, args.limit)
     labels = [r["label"] for r in rows]
     k = len(set(labels))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        papers, seconds = build_digest(rows, work, "main")
+        papers, seconds = build_digest(rows, work, "main", args.cache)
         ours = [papers[r["id"]]["theme"]["slug"] for r in rows]
         started = time.perf_counter()
         base = baseline_labels(rows, k)
@@ -133,9 +142,9 @@ def main() -> None:
             return
         shuffled = rows[:]
         random.Random(1).shuffle(shuffled)
-        reordered, _ = build_digest(shuffled, work, "shuffled")
+        reordered, _ = build_digest(shuffled, work, "shuffled", args.cache)
         extra = dict(rows[0], id="added-paper", abstract=rows[0]["abstract"] + " Added.")
-        added, _ = build_digest([*rows, extra], work, "added")
+        added, _ = build_digest([*rows, extra], work, "added", args.cache)
         print("\n| stability | papers whose theme URL changed | papers whose theme changed |")
         print("| --- | ---: | ---: |")
         for label, other in (("lines in another order", reordered), ("one paper added", added)):

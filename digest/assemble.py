@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ def related_papers(papers: Sequence[Paper], count: int) -> dict[str, tuple[str, 
     for paper in papers:
         by_theme[paper.theme].append(paper)
     related: dict[str, tuple[str, ...]] = {}
+    words_of: dict[str, frozenset[str]] = {}
     for paper in papers:
         scores: Counter[str] = Counter()
         theme_of: dict[str, str | None] = {}
@@ -81,13 +83,17 @@ def related_papers(papers: Sequence[Paper], count: int) -> dict[str, tuple[str, 
             key=lambda pid: (-round(scores[pid], 9), theme_of[pid] != paper.theme, pid),
         )
         related[paper.id] = tuple(ranked[:count]) + _same_theme_fill(
-            paper, by_theme[paper.theme], ranked, count
+            paper, by_theme[paper.theme], ranked, count, words_of
         )
     return related
 
 
 def _same_theme_fill(
-    paper: Paper, theme_mates: Sequence[Paper], ranked: list[str], count: int
+    paper: Paper,
+    theme_mates: Sequence[Paper],
+    ranked: list[str],
+    count: int,
+    words_of: dict[str, frozenset[str]],
 ) -> tuple[str, ...]:
     """When too few papers share a keyphrase, the same theme's papers sharing the most
     keyphrase words fill the list, so every paper page offers somewhere to go next."""
@@ -95,12 +101,20 @@ def _same_theme_fill(
     if missing <= 0:
         return ()
     taken = {paper.id, *ranked}
-    words = {w for k in paper.keyphrases for w in k.lower().split()}
+    words = _keyphrase_words(paper, words_of)
     mates = [p for p in theme_mates[:MAX_POSTINGS_FOR_RELATED] if p.id not in taken]
-    mates.sort(
-        key=lambda p: (-len(words & {w for k in p.keyphrases for w in k.lower().split()}), p.id)
+    best = heapq.nsmallest(
+        missing, mates, key=lambda p: (-len(words & _keyphrase_words(p, words_of)), p.id)
     )
-    return tuple(p.id for p in mates[:missing])
+    return tuple(p.id for p in best)
+
+
+def _keyphrase_words(paper: Paper, memo: dict[str, frozenset[str]]) -> frozenset[str]:
+    """Computed once per paper: the fill compares each paper with up to 1000 theme mates."""
+    found = memo.get(paper.id)
+    if found is None:
+        found = memo[paper.id] = frozenset(w for k in paper.keyphrases for w in k.lower().split())
+    return found
 
 
 def shared_keyphrases(a: Paper, b: Paper) -> tuple[str, ...]:

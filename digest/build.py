@@ -9,16 +9,19 @@ from dataclasses import dataclass
 from itertools import chain
 
 from digest.assemble import assemble_digest
+from digest.build_state import BuildState
 from digest.cache import ContentCache, resolve_cache_dir
 from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
+from digest.feeds import build_feeds
 from digest.keyphrases import extract_keyphrases
 from digest.merge import merge_records
 from digest.output import write_site
 from digest.render import make_environment, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
+from digest.sitemap import with_sitemap
 from digest.sources import load_records
 from digest.themes import group_themes
 
@@ -54,24 +57,32 @@ class BuildReport:
         )
 
 
-def build(config: Config, progress: Progress | None = None) -> BuildReport:
+def build(
+    config: Config, progress: Progress | None = None, state: BuildState | None = None
+) -> BuildReport:
+    """One build; ``state`` carries what earlier builds in this process can lend (serve)."""
     started = time.perf_counter()
+    state = state or BuildState()
     counter = WarningCounter()
     logger = logging.getLogger("digest")
     logger.addHandler(counter)
     cache = ContentCache(resolve_cache_dir(config.cache_dir))
     try:
-        env = make_environment(config)
-        records = load_records(config.sources, config.max_abstract_chars)
+        state.begin(config, cache)
+        env = state.environment(config, make_environment)
+        records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
-        papers = extract_keyphrases(papers, config, cache, progress)
-        papers, themes = group_themes(papers, config.theme_count)
+        papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
+        papers, themes = state.reuse_themes(papers, config.theme_count, group_themes)
         digest = assemble_digest(papers, themes, len(records), config.related_papers)
         pages = chain(
-            render_site(digest, config, env),
-            [build_search_index(digest), build_catalog(digest)],
+            render_site(digest, config, env, state.pages),
+            build_search_index(digest, cache, config.workers, _stage(progress, "search")),
+            [build_catalog(digest)],
+            build_feeds(digest, config),
         )
-        stats = write_site(config.out, pages, [builtin_dir("static")])
+        stats = write_site(config.out, with_sitemap(pages, config), [builtin_dir("static")])
+        state.commit()
     finally:
         cache.close()
         logger.removeHandler(counter)
@@ -85,3 +96,9 @@ def build(config: Config, progress: Progress | None = None) -> BuildReport:
         warnings=counter.count,
         seconds=time.perf_counter() - started,
     )
+
+
+def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(stage, done, total)

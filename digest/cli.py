@@ -1,7 +1,9 @@
 """The ``digest`` command: a thin shell that turns arguments into a Config and reports.
 
 Exit codes: 0 success; 1 warnings were reported under --strict; 2 bad command line or
-config; 3 the build failed (template error, unsafe output folder, I/O error); 130 interrupted.
+config; 3 the build failed (template error, unsafe output folder, I/O error); 4 publish or
+init-ci could not finish (not a git repository, unknown remote, push refused, workflow file
+exists); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from digest import __version__
-from digest.config import ConfigError, load_config
+from digest.config import Config, ConfigError, load_config
 from digest.output import OutputError
 
 EXIT_OK, EXIT_STRICT, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_PUBLISH = 4
 
 log = logging.getLogger("digest")
 
@@ -27,7 +31,7 @@ log = logging.getLogger("digest")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _setup_logging(quiet=getattr(args, "quiet", False))
+    restore = _setup_logging(quiet=getattr(args, "quiet", False))
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             "internal error: %s: %s (set DIGEST_DEBUG=1 to see where)", type(err).__name__, err
         )
         return EXIT_FAILED
+    finally:
+        restore()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn a folder of research-paper abstracts into a browsable, searchable "
         "static website: keyphrases per paper, papers grouped into named themes, search.",
         epilog="Exit codes: 0 ok, 1 warnings under --strict, 2 bad command line or config, "
-        "3 build failed, 130 interrupted.",
+        "3 build failed, 4 publishing failed, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"digest {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -61,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_build_options(build)
     build.set_defaults(run=_run_build)
+    _add_publish_commands(commands)
+    _add_serve_command(commands)
     return parser
 
 
@@ -88,6 +96,11 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
         help="config file (default: digest.toml in the current folder, if present)",
     )
     parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="absolute URL the site is published at (overrides base_url in digest.toml)",
+    )
+    parser.add_argument(
         "--strict",
         action="store_true",
         default=None,
@@ -101,12 +114,22 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _setup_logging(quiet: bool) -> None:
+def _setup_logging(quiet: bool) -> Callable[[], None]:
+    """Our messages to stderr for this command; the returned function puts logging back, so
+    calling ``main()`` from Python (tests, scripts) leaves no trace on the host's logging."""
+    saved = (log.handlers[:], log.level, log.propagate)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LevelFormatter())
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False
+
+    def restore() -> None:
+        log.handlers[:] = saved[0]
+        log.setLevel(saved[1])
+        log.propagate = saved[2]
+
+    return restore
 
 
 class _LevelFormatter(logging.Formatter):
@@ -118,19 +141,29 @@ class _LevelFormatter(logging.Formatter):
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from digest.build import build
-
     try:
-        config = load_config(
-            args.config,
-            sources=tuple(args.source) if args.source else None,
-            out=args.out,
-            strict=args.strict,
-            quiet=args.quiet,
-        )
+        config = _config_from_args(args)
     except ConfigError as err:
         log.error("%s", err)
         return EXIT_USAGE
+    return _build_site(config)
+
+
+def _config_from_args(args: argparse.Namespace) -> Config:
+    return load_config(
+        args.config,
+        sources=tuple(args.source) if args.source else None,
+        out=args.out,
+        base_url=args.base_url,
+        strict=args.strict,
+        quiet=args.quiet,
+    )
+
+
+def _build_site(config: Config) -> int:
+    """Builds and reports; the exit code says how it went."""
+    from digest.build import build
+
     progress = None if config.quiet or not sys.stderr.isatty() else ProgressBar()
     try:
         report = build(config, progress)
@@ -157,6 +190,128 @@ def _run_build(args: argparse.Namespace) -> int:
         log.error("--strict: %d warning(s) reported; failing the build", report.warnings)
         return EXIT_STRICT
     return EXIT_OK
+
+
+def _add_publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    epilog = (
+        "Exit codes: 0 ok, 1 warnings under --strict (nothing published), 2 bad command line "
+        "or config, 3 build failed, 4 publishing failed, 130 interrupted."
+    )
+    publish = commands.add_parser(
+        "publish",
+        help="build the site and push it to the gh-pages branch (GitHub Pages)",
+        description="Build the site, commit it as the whole content of a branch of the current "
+        "git repository (adding .nojekyll, and CNAME when 'cname' is configured) and push it. "
+        "Your working tree, index and current branch are not touched.",
+        epilog=epilog,
+    )
+    _add_build_options(publish)
+    publish.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    publish.add_argument(
+        "--branch", default="gh-pages", help="branch to publish to (default: gh-pages)"
+    )
+    publish.add_argument("--message", metavar="TEXT", help="commit message")
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="build and say what would be published; commit nothing, push nothing",
+    )
+    publish.set_defaults(run=_run_publish)
+    init_ci = commands.add_parser(
+        "init-ci",
+        help="write a GitHub Actions workflow that deploys the site to GitHub Pages",
+        description="Write .github/workflows/digest.yml (run it at the top of your repository).",
+        epilog="Exit codes: 0 written, 4 the file exists (use --force).",
+    )
+    init_ci.add_argument("--force", action="store_true", help="replace an existing workflow file")
+    init_ci.set_defaults(run=_run_init_ci)
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from digest.publish import PublishError, find_target, publish_site
+
+    try:
+        config = _config_from_args(args)
+    except ConfigError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    try:
+        target = find_target(Path.cwd(), args.remote, args.branch)
+        code = _build_site(config)
+        if code != EXIT_OK:
+            return code
+        result = publish_site(config.out, target, args.message, config.cname, args.dry_run)
+    except PublishError as err:
+        log.error("%s", err)
+        return EXIT_PUBLISH
+    if not config.quiet or args.dry_run:
+        print(result.summary(), file=sys.stdout)
+    return EXIT_OK
+
+
+def _run_init_ci(args: argparse.Namespace) -> int:
+    from digest.ci_workflow import WORKFLOW_PATH, WorkflowExists, write_workflow
+
+    try:
+        write_workflow(Path.cwd(), force=args.force)
+    except (WorkflowExists, OSError) as err:
+        log.error("%s", err)
+        return EXIT_PUBLISH
+    print(
+        f"Wrote {WORKFLOW_PATH}. Commit and push it, then set Settings → Pages → "
+        "Source: GitHub Actions once.",
+        file=sys.stdout,
+    )
+    return EXIT_OK
+
+
+def _add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="build, serve on this machine and rebuild on every change",
+        description="Build the site, serve it at http://127.0.0.1:8000/ and watch the sources, "
+        "templates, static files and config: each burst of changes is rebuilt once (only "
+        "what changed) and open pages reload by themselves. Ctrl-C stops it.",
+        epilog="Exit codes: 0 stopped, 2 bad command line or config, 3 cannot serve.",
+    )
+    _add_build_options(serve)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on (default: 8000; if taken, a free one is used; 0: any free one)",
+    )
+    serve.add_argument("--open", action="store_true", help="open the site in a web browser")
+    serve.add_argument(
+        "--debounce",
+        type=float,
+        metavar="SECONDS",
+        help="wait this long after the last change before rebuilding (default: 0.1)",
+    )
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from digest.serve import ServeOptions, exit_now, serve
+
+    options = ServeOptions(
+        host=args.host, port=args.port, open_browser=args.open, config_file=args.config
+    )
+    if args.debounce is not None:
+        options = ServeOptions(**{**vars(options), "debounce": max(args.debounce, 0.0)})
+    try:
+        exit_now(serve(lambda: _config_from_args(args), options))
+    except ConfigError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    except OSError as err:
+        log.error("cannot serve on %s port %s: %s", args.host, args.port, err.strerror or err)
+        return EXIT_FAILED
 
 
 class ProgressBar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_CONFIG_FILE = "digest.toml"
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{4,253}}$)({_LABEL}\.)+[a-z]{_LABEL}", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -20,6 +23,7 @@ class Config:
     title: str = "Literature digest"
     description: str = "Papers grouped into themes, with keyphrases and search."
     base_url: str | None = None
+    cname: str | None = None
     language: str = "en"
     sources: tuple[Path, ...] = (Path("seeds"),)
     out: Path = Path("site")
@@ -44,6 +48,7 @@ _CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "title": (str, "a string"),
     "description": (str, "a string"),
     "base_url": (str, "an absolute http(s) URL"),
+    "cname": (str, "a domain name such as 'papers.example.org' (no scheme, no path)"),
     "language": (str, "a language code such as 'en'"),
     "sources": (list, "a list of folder paths"),
     "out": (str, "a folder path"),
@@ -66,6 +71,8 @@ def _valid(key: str, value: Any) -> bool:
         case "base_url":
             parsed = urlparse(value)
             return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+        case "cname":
+            return _DOMAIN.fullmatch(value) is not None
         case "keyphrases_per_paper":
             return 5 <= value <= 10
         case "themes":
@@ -92,6 +99,8 @@ def _convert(key: str, value: Any, base: Path) -> Any:
         return base / value
     if key == "base_url":
         return value.rstrip("/") + "/"
+    if key == "cname":
+        return value.lower()
     return value
 
 
@@ -110,7 +119,16 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     config = Config(**values)
     known = {f.name for f in fields(Config)}
     clean = {k: v for k, v in overrides.items() if v is not None and k in known}
+    if "base_url" in clean:
+        clean["base_url"] = _base_url_option(clean["base_url"])
     return replace(config, **clean)
+
+
+def _base_url_option(value: str) -> str:
+    """--base-url skips the file checks, so it gets the same one here."""
+    if not _valid("base_url", value):
+        raise ConfigError(f"--base-url must be {_CHECKS['base_url'][1]}, got {value!r}")
+    return _convert("base_url", value, Path())
 
 
 def _read_file(path: Path) -> dict[str, Any]:

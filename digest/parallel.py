@@ -7,6 +7,7 @@ later, run it unchanged.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,7 @@ R = TypeVar("R")
 # Below this many uncached items a pool costs more to start than it saves.
 POOL_THRESHOLD = 200
 CHUNK_SIZE = 64
+READ_BATCH = 5_000
 
 
 def worker_count(configured: int) -> int:
@@ -34,20 +36,25 @@ def cached_map(
     workers: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
-    """``fn`` maps a chunk of items to results (module-level, so processes can run it)."""
-    found: dict[str, Any] = cache.get_many(keys) if cache else {}
-    results: list[Any] = [found.get(k) for k in keys]
-    todo = [i for i, k in enumerate(keys) if k not in found]
-    total = len(items)
+    """``fn`` maps a chunk of items to JSON-able results; it must be a module-level function
+    (or a ``functools.partial`` of one) so worker processes can run it. Scripts calling this
+    on more than POOL_THRESHOLD items need an ``if __name__ == "__main__":`` guard."""
+    found: dict[str, Any] = {}
+    if cache:
+        for start in range(0, len(keys), READ_BATCH):
+            found.update(cache.get_many(keys[start : start + READ_BATCH]))
+    first_index = {k: i for i, k in reversed(list(enumerate(keys)))}
+    todo = [i for k, i in first_index.items() if k not in found]
+    todo.sort()
+    total = len(first_index)
     done = total - len(todo)
     if progress:
         progress(done, total)
     fresh: dict[str, Any] = {}
-    for start, chunk_results in _run(fn, [items[i] for i in todo], workers):
+    for start, chunk_results in _run(fn, [items[i] for i in todo], workers, _module_of(fn)):
         for offset, value in enumerate(chunk_results):
-            index = todo[start + offset]
-            results[index] = value
-            fresh[keys[index]] = value
+            key = keys[todo[start + offset]]
+            found[key] = fresh[key] = value
         done += len(chunk_results)
         if progress:
             progress(done, total)
@@ -56,10 +63,14 @@ def cached_map(
             fresh = {}
     if cache:
         cache.put_many(fresh)
-    return results
+    return [found[k] for k in keys]
 
 
-def _run(fn: Callable[[Sequence[T]], list[R]], items: list[T], workers: int):
+def _module_of(fn: Callable[..., object]) -> str:
+    return getattr(getattr(fn, "func", fn), "__module__", __name__)
+
+
+def _run(fn: Callable[[Sequence[T]], list[R]], items: list[T], workers: int, preload: str):
     """Yields (start offset, results) per chunk, in order; chunks are written to the cache as
     they finish, so an interrupted run keeps what it computed."""
     chunks = [items[i : i + CHUNK_SIZE] for i in range(0, len(items), CHUNK_SIZE)]
@@ -68,6 +79,18 @@ def _run(fn: Callable[[Sequence[T]], list[R]], items: list[T], workers: int):
         for n, chunk in enumerate(chunks):
             yield n * CHUNK_SIZE, fn(chunk)
         return
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    count = min(count, len(chunks))
+    with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context(preload)) as pool:
         for n, result in enumerate(pool.map(fn, chunks)):
             yield n * CHUNK_SIZE, result
+
+
+def _worker_context(preload: str) -> multiprocessing.context.BaseContext:
+    """Not plain fork: a build can run beside the preview server's threads, and forking a
+    threaded process can deadlock on a lock some thread held. The fork server imports the
+    stage's module once, so each worker starts with its libraries loaded."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([preload])
+    return context

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import (
     ChoiceLoader,
@@ -27,14 +27,19 @@ from digest.config import Config
 from digest.model import Digest, Keyphrase, Paper, Theme
 from digest.paths import (
     PAPERS_PER_LIST_PAGE,
+    absolute_url,
     all_papers_path,
     keyphrase_path,
     paper_path,
     relative_url,
+    theme_feed_path,
     theme_path,
 )
 from digest.resources import builtin_dir
 from digest.titles import shorten
+
+if TYPE_CHECKING:
+    from digest.page_memo import PageMemo
 
 EXCERPT_CHARS = 280
 
@@ -59,7 +64,9 @@ def make_environment(config: Config) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["excerpt"] = excerpt
-    env.globals.update(url=_url, link=_link)
+    env.globals.update(
+        url=_url, link=_link, absolute_url=absolute_url, theme_feed_path=theme_feed_path
+    )
     return env
 
 
@@ -92,10 +99,12 @@ def build_date() -> str | None:
     return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d")
 
 
-def render_site(digest: Digest, config: Config, env: Environment) -> Iterator[Page]:
+def render_site(
+    digest: Digest, config: Config, env: Environment, memo: PageMemo | None = None
+) -> Iterator[Page]:
     """Every page of the site, the cheap ones first."""
     site = _site_context(digest, config)
-    render = _renderer(env, site)
+    render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
     yield render("index.html", "index.html", newest=_newest(digest, config.newest_papers))
     yield render("search.html", "search.html")
     yield render("404.html", "404.html", inline_css=_inline_css())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.cli import EXIT_FAILED, EXIT_OK, EXIT_STRICT, EXIT_USAGE, main
+from digest.sitemap import NO_BASE_URL_NOTE
 from tests.conftest import REPO, SEEDS
 
 
@@ -53,7 +54,7 @@ def test_build_prints_one_summary_line(tmp_path: Path) -> None:
     summary = lines[0]
     assert "88 records" in summary and "11 duplicates" in summary and "77 papers" in summary
     assert "themes" in summary and "written" in summary and " s" in summary
-    assert result.stderr == ""
+    assert result.stderr.splitlines() == [NO_BASE_URL_NOTE], "one info line, no warning"
 
 
 def test_quiet_prints_nothing_when_all_is_well(tmp_path: Path) -> None:
@@ -67,8 +68,15 @@ def test_bad_input_warns_once_per_problem_and_the_rest_builds(tmp_path: Path) ->
     assert result.returncode == EXIT_OK
     assert "Traceback" not in result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    expected = ["empty.txt", "binary.bin", "latin1.txt", "broken.md", "papers.jsonl:2",
-                "papers.jsonl:3", "papers.jsonl:4"]
+    expected = [
+        "empty.txt",
+        "binary.bin",
+        "latin1.txt",
+        "broken.md",
+        "papers.jsonl:2",
+        "papers.jsonl:3",
+        "papers.jsonl:4",
+    ]
     for name in expected:
         assert any(name in w for w in warnings), (name, result.stderr)
     catalog = json.loads((tmp_path / "site/papers.json").read_text())["papers"]
@@ -113,8 +121,9 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     (templates / "paper.html").write_text("line one\n{% if %}\n")
     config = tmp_path / "digest.toml"
     config.write_text('templates = "templates"\n')
-    result = _run("build", "--source", str(SEEDS), "--out", str(tmp_path / "s"), "--config",
-                  str(config))
+    result = _run(
+        "build", "--source", str(SEEDS), "--out", str(tmp_path / "s"), "--config", str(config)
+    )
     assert result.returncode == EXIT_FAILED
     assert "paper.html:2" in result.stderr and "Traceback" not in result.stderr
 

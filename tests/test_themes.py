@@ -1,7 +1,8 @@
 import random
 
 from digest.model import Paper, Source
-from digest.themes import GENERIC_NAMES, auto_theme_count, group_themes
+from digest.theme_names import GENERIC_NAMES
+from digest.themes import auto_theme_count, group_themes
 
 TOPICS = {
     "graph": ["graph neural network", "node classification", "message passing", "link prediction"],
@@ -9,7 +10,7 @@ TOPICS = {
     "speech": ["speech recognition", "acoustic model", "spoken language", "audio features"],
     "astro": ["galaxy morphology", "dark matter", "stellar population", "redshift survey"],
 }
-FILLER = "model method results learning approach data".split()
+FILLER = ["model", "method", "results", "learning", "approach", "data"]
 
 
 def _corpus(per_topic: int = 12, seed: int = 1) -> list[Paper]:
@@ -42,7 +43,7 @@ def test_every_paper_gets_exactly_one_theme_and_names_are_distinct() -> None:
 
 
 def test_clear_topics_are_recovered() -> None:
-    papers, themes = group_themes(_corpus(), theme_count=4)
+    _papers, themes = group_themes(_corpus(), theme_count=4)
     assert len(themes) == 4
     for theme in themes:
         topics = {pid.split("-")[0] for pid in theme.paper_ids}
@@ -80,6 +81,6 @@ def test_auto_theme_count_grows_slowly() -> None:
 
 
 def test_tiny_corpora_work() -> None:
-    papers, themes = group_themes(_corpus(per_topic=1))
+    _papers, themes = group_themes(_corpus(per_topic=1))
     assert len(themes) == 1 and len(themes[0].paper_ids) == 4
     assert group_themes([]) == ((), ())

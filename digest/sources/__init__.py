@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +19,7 @@ from digest.model import Record, Source
 from digest.sources import daily_papers, jsonl, markdown, plain
 from digest.sources.textfile import HEAD_BYTES, READ_ERRORS, read_head
 
-__all__ = ["FORMATS", "Format", "load_records"]
+__all__ = ["FORMATS", "FileReader", "Format", "load_records", "read_file"]
 
 SKIPPED_NAMES = frozenset({"digest.toml"})
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -34,19 +34,24 @@ class Format(Protocol):
     def read(self, path: Path, display: str) -> Iterator[Record]: ...
 
 
+FileReader = Callable[[Path, str], list[Record]]
+
 # Detected by content, most specific first; plain text accepts anything, so it comes last.
 FORMATS: tuple[Format, ...] = (markdown, jsonl, daily_papers, plain)
 
 
-def load_records(roots: Sequence[Path], max_abstract_chars: int = 20_000) -> list[Record]:
+def load_records(
+    roots: Sequence[Path], max_abstract_chars: int = 20_000, reader: FileReader | None = None
+) -> list[Record]:
     """All records under ``roots`` in a fixed order (root, relative path, line) for stable output.
 
     A root may be a folder (walked recursively, hidden entries skipped) or a single file.
+    ``reader`` replaces ``read_file``: ``digest serve`` passes one that skips unchanged files.
     """
     records: list[Record] = []
     for root in roots:
         for path, display in _input_files(Path(root)):
-            for record in _read_file(path, display):
+            for record in (reader or read_file)(path, display):
                 if (checked := _checked(record, max_abstract_chars)) is not None:
                     records.append(checked)
     return records
@@ -83,7 +88,7 @@ def _walk(root: Path, name: str) -> list[str]:
     return sorted(found)
 
 
-def _read_file(path: Path, display: str) -> list[Record]:
+def read_file(path: Path, display: str) -> list[Record]:
     start = Source(display, 1)
     try:
         head = read_head(path)

@@ -1,0 +1,179 @@
+"""What a build can reuse from the builds before it, passed to ``build()`` as one object.
+
+``digest serve`` keeps one ``BuildState`` for its whole run (Lektor-style): each input file's
+records (re-read only when the file's size, times or inode change), the last themes, and the
+page records that let unchanged pages skip rendering. A plain ``digest build`` starts empty and
+fills the parts worth keeping between runs (themes, page records) from the on-disk cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from digest.cache import ContentCache, content_key
+from digest.config import Config
+from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
+from digest.model import Paper, Record, Theme
+from digest.page_memo import PageMemo
+from digest.render import template_dirs
+from digest.sources import read_file
+
+ThemeGrouping = Callable[[Sequence[Paper], int | None], tuple[tuple[Paper, ...], tuple[Theme, ...]]]
+_FileSignature = tuple[int, int, int, int]
+
+log = logging.getLogger("digest")
+
+
+@dataclass(frozen=True)
+class FileRecords:
+    """One input file as last read: its stat signature, its records and the warnings it gave."""
+
+    signature: _FileSignature
+    records: list[Record]
+    warnings: list[logging.LogRecord]
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class BuildState:
+    def __init__(self) -> None:
+        self.pages = PageMemo()
+        self.files_read = 0
+        self.files_reused = 0
+        self._files: dict[tuple[str, str], FileRecords] = {}
+        self._seen_files: set[tuple[str, str]] = set()
+        self._themes: tuple[str, tuple[tuple[Paper, ...], tuple[Theme, ...]]] | None = None
+        self._cache: ContentCache | None = None
+        self._fingerprinter = Fingerprinter()
+        self._pages_key = ""
+        self._templates = ""
+        self._environment: tuple[tuple[str, Config], Any] | None = None
+
+    def begin(self, config: Config, cache: ContentCache) -> None:
+        """Start one build: fresh per-build digests, page records for this output folder."""
+        self._cache = cache
+        self._fingerprinter = Fingerprinter()
+        self._seen_files = set()
+        self.files_read = self.files_reused = 0
+        out = config.out.resolve()
+        self._templates = folder_fingerprint(template_dirs(config))
+        base = code_fingerprint() + self._templates + _rendering_config(config)
+        had_records = self.pages.out == out and bool(self.pages.records)
+        self.pages.begin(out, base, self._fingerprinter)
+        self._pages_key = content_key("page-records", 1, str(out))
+        if not had_records:
+            self.pages.load_json(cache.get_many([self._pages_key]).get(self._pages_key))
+
+    def commit(self) -> None:
+        """The new site is in place: keep what it was built from."""
+        self.pages.commit()
+        self._files = {k: v for k, v in self._files.items() if k in self._seen_files}
+        if self._cache is not None:
+            self._cache.put_many({self._pages_key: self.pages.to_json()})
+
+    def environment(self, config: Config, make: Callable[[Config], Any]) -> Any:
+        """The Jinja environment of the last build while templates and config are unchanged,
+        so templates are compiled once per change, not once per build."""
+        key = (self._templates, config)
+        if self._environment is None or self._environment[0] != key:
+            self._environment = (key, make(config))
+        return self._environment[1]
+
+    def read_file(self, path: Path, display: str) -> list[Record]:
+        """``digest.sources.read_file``, skipped for a file unchanged since it was last read;
+        its warnings are given again, so every build reports the same problems."""
+        key = (str(path), display)
+        self._seen_files.add(key)
+        signature = _signature(path)
+        known = self._files.get(key)
+        if known is not None and signature is not None and known.signature == signature:
+            for warning in known.warnings:
+                log.handle(warning)
+            self.files_reused += 1
+            return known.records
+        with _captured_warnings() as warnings:
+            records = read_file(path, display)
+        self.files_read += 1
+        if signature is not None:
+            self._files[key] = FileRecords(signature, records, warnings)
+        return records
+
+    def reuse_themes(
+        self, papers: Sequence[Paper], theme_count: int | None, compute: ThemeGrouping
+    ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]:
+        """``compute(papers, theme_count)``, unless these exact papers were grouped before (in
+        this process or, through the cache, another): the grouping is seeded, so it is equal."""
+        corpus = self._fingerprinter.digest(tuple(papers)).hex()
+        key = content_key("themes", code_fingerprint(), theme_count, corpus)
+        if self._themes is not None and self._themes[0] == key:
+            return self._themes[1]
+        cached = self._cache.get_many([key]).get(key) if self._cache else None
+        result = _themes_from_json(papers, cached) if cached is not None else None
+        if result is None:
+            result = compute(papers, theme_count)
+            if self._cache is not None:
+                self._cache.put_many({key: _themes_to_json(*result)})
+        self._themes = (key, result)
+        return result
+
+
+def _rendering_config(config: Config) -> str:
+    """The config as pages could see it: settings that only steer the build are left out, so
+    ``--quiet`` or another worker count does not re-render a site."""
+    steering = replace(config, strict=False, quiet=False, workers=0, cache_dir=None)
+    return Fingerprinter().digest(steering).hex()
+
+
+def _signature(path: Path) -> _FileSignature | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+
+@contextmanager
+def _captured_warnings() -> Iterator[list[logging.LogRecord]]:
+    capture = _Capture()
+    log.addHandler(capture)
+    try:
+        yield capture.records
+    finally:
+        log.removeHandler(capture)
+
+
+def _themes_to_json(papers: Sequence[Paper], themes: Sequence[Theme]) -> dict[str, Any]:
+    return {
+        "themes": [[t.slug, t.name, list(t.keyphrases), list(t.paper_ids)] for t in themes],
+        "theme_of": [p.theme for p in papers],
+    }
+
+
+def _themes_from_json(
+    papers: Sequence[Paper], data: Any
+) -> tuple[tuple[Paper, ...], tuple[Theme, ...]] | None:
+    try:
+        themes = tuple(
+            Theme(slug=s, name=n, keyphrases=tuple(k), paper_ids=tuple(i))
+            for s, n, k, i in data["themes"]
+        )
+        theme_of = data["theme_of"]
+        if len(theme_of) != len(papers):
+            return None
+        themed = tuple(replace(p, theme=t) for p, t in zip(papers, theme_of, strict=True))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return themed, themes

@@ -1,0 +1,115 @@
+"""Stable digests of build inputs, so a rebuild can tell "same as last time" without rendering.
+
+A digest must change whenever the value could render differently, and should stay the same
+when it cannot. Values are hashed by structure (dataclass fields, containers, text); a type
+whose state is unknown hashes with its identity, so it never falsely matches a previous build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import sys
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from functools import cache
+from pathlib import Path, PurePath
+from typing import Any
+
+import jinja2
+
+_PACKAGE = Path(__file__).resolve().parent
+_REPR_TYPES = (int, float, complex, type(None), Decimal, dt.date, dt.time, dt.timedelta)
+
+
+class Fingerprinter:
+    """Digests of values for one build; frozen dataclasses are hashed once each.
+
+    The memo keeps every hashed object alive, so an ``id()`` can never be reused by another
+    object during the build.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, bytes]] = {}
+
+    def digest(self, value: object) -> bytes:
+        hasher = hashlib.sha256()
+        self._feed(hasher, value)
+        return hasher.digest()
+
+    def _feed(self, hasher: Any, value: object) -> None:
+        kind = type(value)
+        if isinstance(value, str):
+            data = value.encode("utf-8", "surrogatepass")
+            tag = b"s" if kind is str else b"s" + kind.__qualname__.encode()
+            hasher.update(tag + b"%d:" % len(data) + data)
+        elif kind is bool:
+            hasher.update(b"b1" if value else b"b0")
+        elif isinstance(value, _REPR_TYPES):
+            hasher.update(f"{kind.__qualname__}:{value!r};".encode())
+        elif hasattr(kind, "__dataclass_fields__") and not isinstance(value, type):
+            hasher.update(b"D" + self._dataclass_digest(value))
+        elif isinstance(value, (tuple, list)):
+            if all(type(item) is str for item in value):
+                text = repr(tuple(value)).encode("utf-8", "surrogatepass")
+                hasher.update(b"T%d:" % len(text) + text)
+                return
+            hasher.update(b"L%d:" % len(value))
+            for item in value:
+                self._feed(hasher, item)
+        elif isinstance(value, Mapping):
+            hasher.update(b"M%d:" % len(value))
+            for key, item in value.items():
+                self._feed(hasher, key)
+                self._feed(hasher, item)
+        elif isinstance(value, (set, frozenset)):
+            hasher.update(b"S" + b"".join(sorted(self.digest(item) for item in value)))
+        elif isinstance(value, bytes):
+            hasher.update(b"y%d:" % len(value) + value)
+        elif isinstance(value, (PurePath, enum.Enum)):
+            hasher.update(f"{kind.__qualname__}:{value!r};".encode())
+        else:
+            hasher.update(f"?{kind.__qualname__}:{id(value)}:{id(self)};".encode())
+
+    def _dataclass_digest(self, value: object) -> bytes:
+        frozen = type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+        if frozen and (hit := self._memo.get(id(value))) is not None:
+            return hit[1]
+        hasher = hashlib.sha256(type(value).__qualname__.encode())
+        for field in dataclasses.fields(value):  # type: ignore[arg-type]
+            hasher.update(field.name.encode() + b"=")
+            self._feed(hasher, getattr(value, field.name))
+        result = hasher.digest()
+        if frozen:
+            self._memo[id(value)] = (value, result)
+        return result
+
+
+@cache
+def code_fingerprint() -> str:
+    """Everything that renders but is not data: digest's own code and Jinja's version."""
+    hasher = hashlib.sha256(f"{sys.version_info[:2]}|jinja2 {jinja2.__version__}".encode())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        hasher.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def folder_fingerprint(folders: Iterable[Path]) -> str:
+    """Names and bytes of every file under ``folders``, in order (an override folder comes
+    first, so moving a template between folders changes the digest)."""
+    hasher = hashlib.sha256()
+    for folder in folders:
+        hasher.update(b"F" + str(folder).encode() + b"\0")
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                hasher.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                try:
+                    hasher.update(hashlib.sha256(path.read_bytes()).digest())
+                except OSError:
+                    hasher.update(b"unreadable")
+    return hasher.hexdigest()

@@ -1,0 +1,230 @@
+"""Names for groups of papers: the two or three keyphrases a reader would write on the folder.
+
+A good name is carried by most of its papers and belongs to this theme rather than to the whole
+corpus. A paper carries a name phrase when one of its keyphrases contains it ("supermassive
+black holes" carries "black hole"); singular and plural count as one. Phrases are picked
+greedily by the papers they newly cover, weighted by the share of their papers in this theme.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+
+from digest.model import Paper
+from digest.phrase_cleaning import FUNCTION_WORDS, phrase_key
+
+GENERIC_NAMES = frozenset(
+    [
+        "model",
+        "models",
+        "method",
+        "methods",
+        "learning",
+        "result",
+        "results",
+        "data",
+        "approach",
+        "approaches",
+        "network",
+        "networks",
+        "framework",
+        "frameworks",
+        "system",
+        "systems",
+        "task",
+        "tasks",
+        "performance",
+        "analysis",
+        "problem",
+        "problems",
+        "algorithm",
+        "algorithms",
+        "study",
+        "application",
+        "applications",
+        "technique",
+        "techniques",
+        "real",
+        "world",
+        "paper",
+        "work",
+        "use",
+        "new",
+        "large",
+        "small",
+        "high",
+        "low",
+        "based",
+        "large-scale",
+        "ability",
+        "abilities",
+        "capability",
+        "capabilities",
+        "effectiveness",
+        "efficiency",
+        "accuracy",
+        "quality",
+        "process",
+        "information",
+        "issue",
+        "issues",
+        "challenge",
+        "challenges",
+        "property",
+        "properties",
+        "impact",
+        "role",
+        "case",
+        "way",
+        "ways",
+        "set",
+        "number",
+        "field",
+        "state",
+        "art",
+        "experiment",
+        "experiments",
+        "evaluation",
+        "benchmark",
+        "benchmarks",
+        "dataset",
+        "datasets",
+    ]
+)
+MAX_NAME_PHRASES = 3
+MIN_GAIN_SHARE = 0.03
+PRECISION_WEIGHT = 0.5
+SINGLE_WORD_WEIGHT = 0.6
+TOP_KEYPHRASES = 8
+CANDIDATE_POOL = 40
+
+
+class CorpusPhrases:
+    """Which papers carry which phrase, and the form readers see most often."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.carriers: dict[str, set[str]] = defaultdict(set)
+        self.whole: set[str] = set()
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
+        for paper in papers:
+            for phrase in paper.keyphrases:
+                key = phrase_key(phrase.lower())
+                forms[key][phrase] += 1
+                self.whole.add(key)
+                for part, surface in _parts(key, phrase):
+                    self.carriers[part].add(paper.id)
+                    forms[part][surface] += 0
+        self.surface = {k: min(c, key=lambda f: (-c[f], f)) for k, c in forms.items()}
+
+    def carried_by(self, key: str) -> set[str]:
+        return self.carriers.get(key, set())
+
+
+def _parts(key: str, phrase: str) -> Iterator[tuple[str, str]]:
+    """The phrase and its tails at word boundaries, with their written forms: English noun
+    phrases end in their head, so "supermassive black holes" yields "black holes", never
+    "supermassive black" (nor "augmented generation" from "retrieval-augmented generation")."""
+    written = phrase.split()
+    for start in range(len(written)):
+        text = " ".join(written[start:])
+        tail = key if start == 0 else phrase_key(text.lower())
+        first = tail.split()[0] if tail else ""
+        if not tail or first in FUNCTION_WORDS:
+            continue
+        if " " not in tail and (tail in GENERIC_NAMES or len(tail) < 4):
+            continue
+        yield tail, text
+
+
+def name_groups(
+    groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, top keyphrases) per group; names distinct, larger groups choosing first."""
+    order = sorted(range(len(groups)), key=lambda i: (-len(groups[i]), groups[i][0].id))
+    used: set[str] = set()
+    named: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for i in order:
+        ranked = _ranked_candidates(groups[i], corpus)
+        name = _distinct_name(ranked, len(groups[i]), corpus, used)
+        used.add(name.lower())
+        top = tuple(corpus.surface[k] for k, _, _ in ranked[:TOP_KEYPHRASES])
+        named[i] = (name, top)
+    return [named[i] for i in range(len(groups))]
+
+
+Candidate = tuple[str, set[str], float]  # key, papers of the group carrying it, precision
+
+
+def _ranked_candidates(members: Sequence[Paper], corpus: CorpusPhrases) -> list[Candidate]:
+    """Phrases carried by several papers of the group, best first; a phrase all over the
+    corpus ranks low however common it is here."""
+    ids = {p.id for p in members}
+    counts: Counter[str] = Counter()
+    for paper in members:
+        keys = {part for k in paper.keyphrases for part, _ in _parts(phrase_key(k.lower()), k)}
+        counts.update(keys)
+    floor = 1 if len(members) < 5 else 2
+    scored = []
+    for key, count in counts.items():
+        if count < floor or (" " not in key and key not in corpus.whole):
+            continue
+        carriers = corpus.carried_by(key)
+        inside = carriers & ids
+        precision = len(inside) / len(carriers)
+        weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
+        scored.append((len(inside) * precision * weight, key, inside, precision))
+    scored.sort(key=lambda row: (-row[0], row[1]))
+    return [(key, inside, precision) for _, key, inside, precision in scored[:CANDIDATE_POOL]]
+
+
+def _pick_name(ranked: list[Candidate], size: int, skip: frozenset[str]) -> list[str]:
+    picked: list[str] = []
+    covered: set[str] = set()
+    while len(picked) < MAX_NAME_PHRASES:
+        best, best_gain, best_inside = None, 0.0, set()
+        for key, inside, precision in ranked:
+            if key in skip or any(_shares_words(key, k) for k in picked):
+                continue
+            weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
+            gain = len(inside - covered) * precision**PRECISION_WEIGHT * weight
+            if gain > best_gain:
+                best, best_gain, best_inside = key, gain, inside
+        if best is None or (len(picked) >= 2 and best_gain < MIN_GAIN_SHARE * size):
+            break
+        picked.append(best)
+        covered |= best_inside
+    return picked
+
+
+def _distinct_name(
+    ranked: list[Candidate], size: int, corpus: CorpusPhrases, used: set[str]
+) -> str:
+    """The group's best name unless an earlier group took it; then its next-best phrases."""
+    skip: set[str] = set()
+    picked = _pick_name(ranked, size, frozenset())
+    name = _join(picked, corpus)
+    while name.lower() in used and picked:
+        skip.add(picked[0])
+        picked = _pick_name(ranked, size, frozenset(skip))
+        name = _join(picked, corpus)
+    if not name or name.lower() in used:
+        base = name or "Other papers"
+        n = 2
+        while f"{base} ({n})".lower() in used:
+            n += 1
+        name = f"{base} ({n})"
+    return name
+
+
+def _shares_words(a: str, b: str) -> bool:
+    return bool(set(a.split()) & set(b.split()))
+
+
+def _join(keys: list[str], corpus: CorpusPhrases) -> str:
+    phrases = [corpus.surface[k] for k in keys]
+    if not phrases:
+        return ""
+    text = ", ".join(phrases[:-1]) + (" & " if len(phrases) > 1 else "") + phrases[-1]
+    first = text.split(" ", 1)[0]
+    return text if sum(c.isupper() for c in first) > 1 else text[0].upper() + text[1:]

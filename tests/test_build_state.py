@@ -1,0 +1,170 @@
+"""Incremental builds: what a rebuild reuses, and that reusing never changes a byte of output."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from digest.build import build
+from digest.build_state import BuildState
+from digest.config import Config, load_config
+from digest.fingerprint import Fingerprinter
+from digest.model import Paper, Source, Theme
+from digest.output import MARKER
+from digest.tracked_site import TrackedSite, dep_value
+
+REPO = Path(__file__).resolve().parents[1]
+EDITED = "003_e5ba666f4ce3f3d9.txt"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "seeds", tmp_path / "papers")
+    return tmp_path / "papers"
+
+
+def _config(corpus: Path, out: Path) -> Config:
+    return load_config(None, sources=(corpus,), out=out, quiet=True)
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def _edit(corpus: Path) -> None:
+    path = corpus / EDITED
+    path.write_text(path.read_text().replace("We study conditions", "Otters study conditions", 1))
+
+
+def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: Path) -> None:
+    state = BuildState()
+    config = _config(corpus, tmp_path / "site")
+    build(config, state=state)
+    _edit(corpus)
+    build(config, state=state)
+    assert 0 < state.pages.rendered < state.pages.rendered + state.pages.kept
+    assert state.files_read == 1 and state.files_reused == 4
+
+    cold = replace(_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
+    build(cold)
+    incremental, reference = _files(tmp_path / "site"), _files(tmp_path / "cold")
+    assert incremental.keys() == reference.keys()
+    assert [p for p in reference if incremental[p] != reference[p]] == []
+    assert any(b"Otters study conditions" in content for content in incremental.values())
+
+
+def test_a_second_build_renders_nothing_and_keeps_every_file(corpus: Path, tmp_path: Path) -> None:
+    config = _config(corpus, tmp_path / "site")
+    build(config)
+    inodes = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
+    again = BuildState()
+    report = build(config, state=again)
+    assert (again.pages.rendered, report.pages_written) == (0, 0)
+    assert again.pages.kept > 100
+    after = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
+    assert {p for p in after if after[p] != inodes[p]} == {MARKER}
+
+
+def test_a_template_change_renders_every_page_that_uses_it(corpus: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    config = replace(_config(corpus, tmp_path / "site"), templates=overrides)
+    state = BuildState()
+    build(config, state=state)
+    paper_template = (REPO / "templates" / "paper.html").read_text(encoding="utf-8")
+    (overrides / "paper.html").write_text(
+        paper_template.replace("<h2>Abstract</h2>", "<h2>Gist</h2>")
+    )
+    build(config, state=state)
+    pages = list((tmp_path / "site" / "papers").glob("*.html"))
+    assert all("<h2>Gist</h2>" in p.read_text(encoding="utf-8") for p in pages)
+    assert state.pages.rendered >= len(pages)
+
+
+def test_a_tampered_output_file_is_rendered_again(corpus: Path, tmp_path: Path) -> None:
+    config = _config(corpus, tmp_path / "site")
+    state = BuildState()
+    build(config, state=state)
+    page = tmp_path / "site" / "index.html"
+    good = page.read_bytes()
+    page.write_bytes(b"tampered")
+    build(config, state=state)
+    assert page.read_bytes() == good and state.pages.rendered == 1
+
+
+def test_unchanged_files_are_not_read_again_but_their_warnings_are_repeated(
+    corpus: Path, tmp_path: Path
+) -> None:
+    (corpus / "bad.jsonl").write_text('{"abstract": "A fine abstract about otters."}\n{oops\n')
+    config = _config(corpus, tmp_path / "site")
+    state = BuildState()
+    first = build(config, state=state)
+    second = build(config, state=state)
+    assert state.files_read == 0 and state.files_reused == 6
+    assert first.warnings == second.warnings == 1
+
+
+def test_a_deleted_file_is_forgotten(corpus: Path, tmp_path: Path) -> None:
+    config = _config(corpus, tmp_path / "site")
+    state = BuildState()
+    first = build(config, state=state)
+    (corpus / EDITED).unlink()
+    second = build(config, state=state)
+    assert second.records == first.records - 11
+    assert state.files_reused == 4
+
+
+# --- the pieces -----------------------------------------------------------------------------
+
+
+def _paper(pid: str, abstract: str = "An abstract.") -> Paper:
+    return Paper(pid, f"Title {pid}", False, abstract, (Source("in/a.txt", 1),))
+
+
+def test_equal_values_have_equal_digests_and_any_difference_shows() -> None:
+    one, two = Fingerprinter(), Fingerprinter()
+    assert one.digest([_paper("a"), {"k": (1, None)}]) == two.digest(
+        [_paper("a"), {"k": (1, None)}]
+    )
+    assert one.digest(_paper("a")) != one.digest(_paper("a", "Another abstract."))
+    assert one.digest(("a", "b")) != one.digest(("a b",))
+    assert one.digest(("ab", "c")) != one.digest(("a", "bc"))
+    assert one.digest([1]) != one.digest(["1"])
+    assert one.digest(True) != one.digest(1)
+
+
+def test_objects_of_unknown_kinds_never_match_another_build() -> None:
+    value = object()
+    assert Fingerprinter().digest(value) != Fingerprinter().digest(value)
+
+
+def test_a_sequence_read_only_for_its_length_depends_on_the_length() -> None:
+    themes = tuple(Theme(f"t{i}", f"T{i}", (), (f"p{i}",)) for i in range(3))
+    site = TrackedSite({"themes": themes, "by_slug": {t.slug: t for t in themes}, "n": 3})
+    site.start_page()
+    assert len(site["themes"]) == 3
+    assert site["by_slug"].get("t1").name == "T1"
+    assert "t9" not in site["by_slug"]
+    deps = site.end_page()
+    assert deps == (("by_slug", "item", "t1"), ("by_slug", "item", "t9"), ("themes", "len", ""))
+    renamed = TrackedSite({**site, "themes": (*themes[:2], replace(themes[2], name="New"))})
+    assert dep_value(renamed, ("themes", "len", ""), None) == dep_value(site, deps[2], None)
+    site.start_page()
+    assert [t.slug for t in site["themes"]] == ["t0", "t1", "t2"]
+    assert site.end_page() == (("themes", "all", ""),)
+
+
+def test_reading_outside_a_page_is_not_noted() -> None:
+    site = TrackedSite({"n": 1})
+    assert site["n"] == 1
+    site.start_page()
+    assert site.end_page() == ()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logging() -> None:
+    logging.getLogger("digest").setLevel(logging.WARNING)

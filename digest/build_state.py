@@ -79,9 +79,9 @@ class BuildState:
 
     def commit(self) -> None:
         """The new site is in place: keep what it was built from."""
-        self.pages.commit()
+        changed = self.pages.commit()
         self._files = {k: v for k, v in self._files.items() if k in self._seen_files}
-        if self._cache is not None:
+        if changed and self._cache is not None:
             self._cache.put_many({self._pages_key: self.pages.to_json()})
 
     def environment(self, config: Config, make: Callable[[Config], Any]) -> Any:

@@ -56,10 +56,13 @@ class PageMemo:
         self._fingerprinter = fingerprinter
         self._site_digests = {}
 
-    def commit(self) -> None:
-        """The build's files are in place: its records become the ones to compare with."""
+    def commit(self) -> bool:
+        """The build's files are in place: its records become the ones to compare with.
+        Returns whether they differ from the previous ones (worth saving)."""
+        changed = self.pending != self.records
         self.records = self.pending
         self.pending = {}
+        return changed
 
     def renderer(
         self,

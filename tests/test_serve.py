@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, browser_unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 DEBOUNCE = "0.2"
 STARTUP_SECONDS = 120
@@ -493,31 +495,14 @@ def test_a_foreign_host_header_is_refused(served: Served) -> None:
 # --- the browser --------------------------------------------------------------------------
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _browser_unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}:
-        pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.mark.browser
 def test_an_open_page_reloads_itself_swaps_css_and_shows_errors(served: Served) -> None:
     if not CHROMIUM.exists():
-        _browser_unavailable(f"{CHROMIUM} not found")
+        browser_unavailable(f"{CHROMIUM} not found")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        _browser_unavailable("the playwright package is not installed")
+        browser_unavailable("the playwright package is not installed")
     style = served.checkout / "static" / "style.css"
     original_style = style.read_text(encoding="utf-8")
     try:

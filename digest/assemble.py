@@ -7,8 +7,10 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from digest.charts import ThemeCharts, count_months, keyphrase_bars, month_span, timeline
 from digest.model import Digest, Keyphrase, Paper, Theme
 from digest.paths import slugify
+from digest.theme_map import ThemeMap, layout_theme_map, theme_class
 
 # A keyphrase on more papers than this says little about relatedness, and scanning its
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
@@ -16,16 +18,42 @@ MAX_POSTINGS_FOR_RELATED = 1000
 
 
 def assemble_digest(
-    papers: Sequence[Paper], themes: Sequence[Theme], record_count: int, related_count: int
+    papers: Sequence[Paper],
+    themes: Sequence[Theme],
+    record_count: int,
+    related_count: int,
+    theme_map: ThemeMap | None = None,
 ) -> Digest:
+    """``theme_map`` may come from a cache (the layout is the one costly chart); it is laid
+    out here otherwise."""
     ordered = tuple(sorted(papers, key=_newest_first))
+    counts = count_months(ordered)
     return Digest(
         papers=ordered,
         themes=tuple(themes),
         keyphrases=keyphrase_pages(ordered),
         related=related_papers(ordered, related_count),
         record_count=record_count,
+        theme_map=theme_map if theme_map is not None else layout_theme_map(ordered, themes),
+        timeline=timeline(counts),
+        theme_charts=theme_charts(ordered, themes),
     )
+
+
+def theme_charts(papers: Sequence[Paper], themes: Sequence[Theme]) -> dict[str, ThemeCharts]:
+    """Per theme: its colour (the map's), its timeline on the site's month axis (so theme
+    timelines line up with the home page's) and its keyphrases by paper count."""
+    span = month_span(count_months(papers))
+    by_id = {p.id: p for p in papers}
+    charts: dict[str, ThemeCharts] = {}
+    for index, theme in enumerate(themes):
+        members = [by_id[pid] for pid in theme.paper_ids if pid in by_id]
+        charts[theme.slug] = ThemeCharts(
+            css_class=theme_class(index),
+            timeline=timeline(count_months(members), span),
+            keyphrases=keyphrase_bars(theme, members),
+        )
+    return charts
 
 
 def _newest_first(paper: Paper) -> tuple:

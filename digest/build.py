@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
 from digest.assemble import assemble_digest
 from digest.build_state import BuildState
-from digest.cache import ContentCache, resolve_cache_dir
+from digest.cache import ContentCache, content_key, resolve_cache_dir
 from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
 from digest.feeds import build_feeds
+from digest.fingerprint import Fingerprinter, code_fingerprint
 from digest.keyphrases import extract_keyphrases
 from digest.merge import merge_records
+from digest.model import Paper, Theme
 from digest.output import write_site
 from digest.render import make_environment, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
 from digest.sitemap import with_sitemap
 from digest.sources import load_records
+from digest.theme_map import ThemeMap, layout_theme_map, map_from_json, map_to_json
 from digest.themes import group_themes
 
 Progress = Callable[[str, int, int], None]
@@ -74,7 +77,8 @@ def build(
         papers = merge_records(records)
         papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
         papers, themes = state.reuse_themes(papers, config.theme_count, group_themes)
-        digest = assemble_digest(papers, themes, len(records), config.related_papers)
+        theme_map = cached_theme_map(papers, themes, cache)
+        digest = assemble_digest(papers, themes, len(records), config.related_papers, theme_map)
         pages = chain(
             render_site(digest, config, env, state.pages),
             build_search_index(digest, cache, config.workers, _stage(progress, "search")),
@@ -96,6 +100,21 @@ def build(
         warnings=counter.count,
         seconds=time.perf_counter() - started,
     )
+
+
+def cached_theme_map(
+    papers: Sequence[Paper], themes: Sequence[Theme], cache: ContentCache
+) -> ThemeMap:
+    """The map's layout, the one costly chart (seconds at 10,000 papers), is computed once
+    per corpus and theme grouping, keyed like the themes: by the code and the exact input."""
+    corpus = Fingerprinter().digest((sorted(papers, key=lambda p: p.id), tuple(themes))).hex()
+    key = content_key("theme-map", code_fingerprint(), corpus)
+    cached = cache.get_many([key]).get(key)
+    found = map_from_json(cached) if cached is not None else None
+    if found is None:
+        found = layout_theme_map(papers, themes)
+        cache.put_many({key: map_to_json(found)})
+    return found
 
 
 def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.charts import ThemeCharts, Timeline
+    from digest.theme_map import ThemeMap
 
 MONTH_NAMES = (
     "January",
@@ -137,6 +142,9 @@ class Digest:
     keyphrases: tuple[Keyphrase, ...]
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     record_count: int = 0
+    theme_map: ThemeMap | None = None
+    timeline: Timeline | None = None  # None only for a hand-made Digest
+    theme_charts: Mapping[str, ThemeCharts] = field(default_factory=dict)
 
     def paper(self, paper_id: str) -> Paper:
         return self._by_id[paper_id]

@@ -36,7 +36,9 @@ from digest.paths import (
     theme_path,
 )
 from digest.resources import builtin_dir
+from digest.theme_map import theme_class
 from digest.titles import shorten
+from digest.why_here import name_matches
 
 if TYPE_CHECKING:
     from digest.page_memo import PageMemo
@@ -105,9 +107,15 @@ def render_site(
     """Every page of the site, the cheap ones first."""
     site = _site_context(digest, config)
     render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
-    yield render("index.html", "index.html", newest=_newest(digest, config.newest_papers))
+    yield render(
+        "index.html",
+        "index.html",
+        newest=_newest(digest, config.newest_papers),
+        theme_map=digest.theme_map,
+        timeline=digest.timeline,
+    )
     yield render("search.html", "search.html")
-    yield render("404.html", "404.html", inline_css=_inline_css())
+    yield render("404.html", "404.html", inline_css=_inline_css(), inline_js=_inline_js())
     yield render("keyphrases.html", "keyphrases.html")
     pages = _chunks(digest.papers, PAPERS_PER_LIST_PAGE)
     for number, chunk in enumerate(pages, start=1):
@@ -124,7 +132,13 @@ def render_site(
         papers = sorted(
             (digest.paper(pid) for pid in theme.paper_ids), key=lambda p: position[p.id]
         )
-        yield render("theme.html", theme_path(theme.slug), theme=theme, papers=papers)
+        yield render(
+            "theme.html",
+            theme_path(theme.slug),
+            theme=theme,
+            papers=papers,
+            charts=digest.theme_charts.get(theme.slug),
+        )
     for keyphrase in digest.keyphrases:
         papers = [digest.paper(pid) for pid in keyphrase.paper_ids]
         yield render(
@@ -132,11 +146,13 @@ def render_site(
         )
     for paper in digest.papers:
         related = [digest.paper(pid) for pid in digest.related.get(paper.id, ())]
+        theme = site["theme_by_slug"].get(paper.theme)
         yield render(
             "paper.html",
             paper_path(paper.id),
             paper=paper,
-            theme=site["theme_by_slug"].get(paper.theme),
+            theme=theme,
+            why=name_matches(paper.keyphrases, theme.name) if theme else (),
             related=[(r, shared_keyphrases(r, paper)) for r in related],
         )
 
@@ -160,6 +176,7 @@ def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
         "digest": digest,
         "themes": digest.themes,
         "theme_by_slug": {t.slug: t for t in digest.themes},
+        "theme_class": {t.slug: theme_class(i) for i, t in enumerate(digest.themes)},
         "keyphrase_by_text": {k.text: k for k in digest.keyphrases},
         "paper_count": len(digest.papers),
         "record_count": digest.record_count,
@@ -180,6 +197,11 @@ def _chunks(items: tuple[Paper, ...], size: int) -> list[tuple[Paper, ...]]:
 def _inline_css() -> str:
     """The 404 page is served at any depth, where relative stylesheet links break."""
     return (builtin_dir("static") / "style.css").read_text(encoding="utf-8")
+
+
+def _inline_js() -> str:
+    """The keyboard shortcuts, inline on the 404 page for the same reason as its CSS."""
+    return (builtin_dir("static") / "site.js").read_text(encoding="utf-8")
 
 
 def template_dirs(config: Config) -> list[Path]:

@@ -239,6 +239,28 @@
     });
   }
 
+  /* Arrow keys: down from the box into the results, then up and down through them; up from
+     the first result goes back to the box. Enter opens the focused result (it is a link). */
+  function resultLinks() {
+    return Array.prototype.slice.call(list.querySelectorAll("li h3 a"));
+  }
+
+  function moveFocus(event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var links = resultLinks();
+    if (!links.length) return;
+    var at = links.indexOf(document.activeElement);
+    var next = event.key === "ArrowDown" ? at + 1 : at - 1;
+    if (at === -1 && event.key === "ArrowUp") return;
+    event.preventDefault();
+    if (next < 0) input.focus();
+    else links[Math.min(next, links.length - 1)].focus();
+  }
+
+  input.addEventListener("keydown", moveFocus);
+  list.addEventListener("keydown", moveFocus);
+
   var initial = new URLSearchParams(window.location.search).get("q") || "";
   input.value = initial;
   if (headerInput) headerInput.value = initial;

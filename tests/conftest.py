@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -82,3 +88,58 @@ def chromium() -> Iterator[Browser]:
             browser_unavailable(f"{CHROMIUM} did not start: {err.message.splitlines()[0]}")
         yield browser
         browser.close()
+
+
+# axe-core comes from the npm registry at test time, never vendored: pinned by version and by
+# the sha512 the registry publishes for that tarball (npm's "integrity"), checked here.
+AXE_VERSION = "4.10.2"
+AXE_SHA512 = (
+    "RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w=="
+)
+AXE_CACHE = (
+    Path(os.environ.get("DIGEST_TEST_CACHE", Path.home() / ".cache" / "digest-tests"))
+    / f"axe-core-{AXE_VERSION}"
+)
+
+
+def _sha512(path: Path) -> str:
+    return base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+
+
+def _npm_pack(destination: Path) -> Path:
+    """``npm pack axe-core@AXE_VERSION`` into a fresh folder, moved into the cache whole."""
+    npm = shutil.which("npm")
+    if npm is None:
+        browser_unavailable("npm not found: the accessibility tests fetch axe-core with it")
+    destination.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=destination) as scratch:
+        try:
+            subprocess.run(
+                [npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"],
+                cwd=scratch,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        except (OSError, subprocess.SubprocessError) as err:
+            browser_unavailable(f"npm pack axe-core@{AXE_VERSION} failed: {err}")
+        packed = Path(scratch) / f"axe-core-{AXE_VERSION}.tgz"
+        target = destination / packed.name
+        os.replace(packed, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The text of axe-core's ``axe.min.js``, from a checked tarball cached outside the repo."""
+    tarball = AXE_CACHE / f"axe-core-{AXE_VERSION}.tgz"
+    if not tarball.is_file() or _sha512(tarball) != AXE_SHA512:
+        tarball = _npm_pack(AXE_CACHE)
+    digest = _sha512(tarball)
+    if digest != AXE_SHA512:
+        tarball.unlink(missing_ok=True)
+        pytest.fail(f"axe-core {AXE_VERSION} tarball has sha512 {digest}, not {AXE_SHA512}")
+    with tarfile.open(tarball, "r:gz") as archive:
+        member = archive.extractfile("package/axe.min.js")
+        assert member is not None, "package/axe.min.js missing from the axe-core tarball"
+        return member.read().decode("utf-8")

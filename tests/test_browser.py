@@ -382,7 +382,12 @@ def subpath_tour(chromium: Browser, subpath_base: str, site_pages: dict[str, str
     with _watched_tab(chromium) as tab:
         for path in site_pages.values():
             page = _visit(tab, subpath_base, path)
-            links.update(page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"))
+            links.update(
+                page.eval_on_selector_all(
+                    "a[href]",  # SVG links (the theme map) have no string .href: resolve it
+                    "ls => ls.map(a => new URL(a.getAttribute('href'), document.baseURI).href)",
+                )
+            )
     return Tour(tab.errors, tab.failed, links)
 
 
@@ -466,3 +471,212 @@ def test_icon_stays_inside_the_subpath(tab: Tab, subpath_base: str) -> None:
     icons: list[str] = page.eval_on_selector_all('link[rel~="icon"]', "ls => ls.map(l => l.href)")
     assert icons, "no <link rel=icon>: the browser asks the host root for /favicon.ico"
     assert all(icon.startswith((subpath_base, "data:")) for icon in icons), icons
+
+
+# --- the field at a glance: map, timeline, keyboard, accessibility ------------------------
+
+MAP_LINKS = "svg.map a"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_MONTH_DATED = re.compile(r"^\d{4}-\d{2}")
+_BAR_TITLE = re.compile(r"^[A-Z][a-z]{2} \d{4}: (\d+) papers?$")
+
+
+def _month_dated(papers: list[dict[str, Any]]) -> int:
+    return sum(1 for p in papers if p["date"] and _MONTH_DATED.match(p["date"]))
+
+
+def _bar_counts(page: Page) -> list[int]:
+    """The count each timeline bar announces in its ``<title>`` ("Mar 2021: 2 papers")."""
+    titles: list[str] = page.eval_on_selector_all(
+        ".timeline .bars rect", "rects => rects.map(r => r.querySelector('title').textContent)"
+    )
+    counts = []
+    for title in titles:
+        match = _BAR_TITLE.match(title)
+        assert match, f"bar title {title!r} does not name a month and a count"
+        counts.append(int(match.group(1)))
+    return counts
+
+
+def test_map_has_one_link_per_paper_to_its_page(tab: Tab, seeds_site: Path, site_base: str) -> None:
+    papers = _papers(seeds_site)
+    page = tab.open(site_base + "index.html")
+    points: list[list[str]] = page.eval_on_selector_all(
+        MAP_LINKS,
+        """links => links.map(a => [a.getAttribute('href'),
+            (a.querySelector('title') || {}).textContent || '',
+            String(a.querySelectorAll('circle').length)])""",
+    )
+    assert len(points) == len(papers) == 77
+    hrefs = [href for href, _, _ in points]
+    assert sorted(hrefs) == sorted(p["path"] for p in papers), "map links ≠ the papers' pages"
+    assert all((seeds_site / href).is_file() for href in hrefs)
+    title_of = {p["path"]: p["title"] for p in papers}
+    for href, title, circles in points:
+        assert circles == "1", f"{href}: {circles} circles"
+        assert title and title_of[href].startswith(title.rstrip("…")), (href, title)
+    tab.assert_clean()
+
+
+def test_a_map_point_opens_its_paper_from_the_keyboard(tab: Tab, subpath_base: str) -> None:
+    page = tab.open(subpath_base + "index.html")
+    point = page.locator(MAP_LINKS).nth(5)
+    href = point.get_attribute("href")
+    point.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(subpath_base + str(href))
+    assert page.locator("h1").inner_text().strip()
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("width", [NARROW, WIDE])
+def test_map_labels_are_legible_and_never_overlap(tab: Tab, subpath_base: str, width: int) -> None:
+    tab.page.set_viewport_size({"width": width, "height": 900})
+    page = tab.open(subpath_base + "index.html")
+    labels: list[dict[str, float]] = page.evaluate(
+        """() => {
+            const svg = document.querySelector('svg.map');
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return [...svg.querySelectorAll('.map-labels text')]
+                .filter(t => getComputedStyle(t).display !== 'none')
+                .map(t => { const b = t.getBBox();
+                    return {x: b.x, y: b.y, w: b.width, h: b.height,
+                            px: parseFloat(getComputedStyle(t).fontSize) * scale}; });
+        }"""
+    )
+    assert len(labels) >= 3, f"only {len(labels)} theme names shown at {width} px"
+    for label in labels:
+        assert label["px"] >= 11, f"a theme name is {label['px']:.1f} px tall at {width} px"
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            apart = (
+                a["x"] + a["w"] <= b["x"] + 1
+                or b["x"] + b["w"] <= a["x"] + 1
+                or a["y"] + a["h"] <= b["y"] + 1
+                or b["y"] + b["h"] <= a["y"] + 1
+            )
+            assert apart, f"theme names overlap at {width} px: {a} {b}"
+    tab.assert_clean()
+
+
+def test_timelines_add_up_to_the_dated_papers(
+    tab: Tab, seeds_site: Path, subpath_base: str
+) -> None:
+    papers = _papers(seeds_site)
+    page = tab.open(subpath_base + "index.html")
+    assert sum(_bar_counts(page)) == _month_dated(papers) > 0
+    undated = sum(1 for p in papers if not p["date"] or p["date"].startswith("--"))
+    assert f"{undated} undated" in page.inner_text("#timeline")
+    by_theme: dict[str, list[dict[str, Any]]] = {}
+    for paper in papers:
+        by_theme.setdefault(paper["theme"]["slug"], []).append(paper)
+    for slug, members in sorted(by_theme.items()):
+        page = tab.open(f"{subpath_base}themes/{slug}.html")
+        assert sum(_bar_counts(page)) == _month_dated(members), slug
+    tab.assert_clean()
+
+
+def test_keyboard_slash_focuses_search_and_arrows_walk_the_results(
+    tab: Tab, site_base: str
+) -> None:
+    page = tab.open(site_base + "index.html")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "site-search"
+    page.keyboard.type("a/b")  # once typing, "/" is just a character
+    assert page.input_value("#site-search") == "a/b"
+
+    page = tab.open(site_base + "search.html")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search-query"
+    page.keyboard.type("anomaly detection")
+    page.wait_for_selector(RESULTS)
+    hrefs = [href for _, href in _shown_results(page)]
+    assert len(hrefs) >= 2
+    focused = "document.activeElement.getAttribute('href')"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == hrefs[0]
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == hrefs[1]
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "search-query"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url.endswith(hrefs[1]))
+    tab.assert_clean()
+
+
+def _axe_violations(page: Page, axe_source: str) -> list[str]:
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_wcag_violation_on_any_kind_of_page(
+    tab: Tab, subpath_base: str, site_pages: dict[str, str], axe_source: str, scheme: str
+) -> None:
+    tab.page.emulate_media(color_scheme=scheme)
+    found: list[str] = []
+    for name, path in {**site_pages, "404": "404.html"}.items():
+        page = _visit(tab, subpath_base, path)
+        found += [f"{name}: {v}" for v in _axe_violations(page, axe_source)]
+    assert not found, f"axe ({scheme}):\n" + "\n".join(found)
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_home_screenshots_light_and_dark(
+    tab: Tab, subpath_base: str, artifacts: Path, scheme: str
+) -> None:
+    tab.page.emulate_media(color_scheme=scheme)
+    for width in (NARROW, WIDE):
+        tab.page.set_viewport_size({"width": width, "height": 900})
+        page = tab.open(subpath_base + "index.html")
+        shot = artifacts / f"home-map-{scheme}-{width}.png"
+        shot.unlink(missing_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000, f"{shot.name} is nearly empty"
+        assert _page_width(page) <= width + 1
+    tab.assert_clean()
+
+
+def test_axe_reports_a_planted_violation(tab: Tab, axe_source: str) -> None:
+    """The accessibility check can fail: an image without alt text and faint text are caught."""
+    tab.page.set_content(
+        '<!doctype html><html lang="en"><title>t</title><body><main>'
+        '<img src="data:,"><p style="color:#ccc;background:#fff">faint text</p>'
+        "</main></body></html>"
+    )
+    found = " ".join(_axe_violations(tab.page, axe_source))
+    assert "image-alt" in found and "color-contrast" in found, found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_print_leaves_out_the_chrome_and_keeps_links_readable(
+    tab: Tab, subpath_base: str, site_pages: dict[str, str], scheme: str
+) -> None:
+    tab.page.emulate_media(media="print", color_scheme=scheme)
+    for name in ("home", "paper"):
+        page = tab.open(subpath_base + site_pages[name])
+        style = page.evaluate(
+            """() => ({
+                header: getComputedStyle(document.querySelector('.site-header')).display,
+                search: getComputedStyle(document.querySelector('.search-form')).display,
+                body: getComputedStyle(document.body).backgroundColor,
+                link: getComputedStyle(document.querySelector('main a')).color,
+                text: getComputedStyle(document.querySelector('main p')).color,
+            })"""
+        )
+        assert style["header"] == "none" and style["search"] == "none", (name, style)
+        assert style["body"] == "rgb(255, 255, 255)", (name, style)
+        assert style["link"] == "rgb(0, 0, 0)", (name, style)
+        assert style["text"] in ("rgb(0, 0, 0)", "rgb(51, 51, 51)"), (name, style)
+    tab.assert_clean()

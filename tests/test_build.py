@@ -138,3 +138,55 @@ def test_user_templates_override_built_in_ones(tmp_path: Path) -> None:
     theme_page = _page(out, "themes/*.html").read_text()
     assert '<h1 class="custom">' in theme_page
     assert "Lab &lt;digest&gt;" in theme_page
+
+
+def test_theme_pages_chart_their_keyphrases_with_counts_within_the_theme(
+    seeds_site: Path,
+) -> None:
+    catalog = json.loads((seeds_site / "papers.json").read_text())["papers"]
+    site_counts: dict[str, int] = {}
+    for paper in catalog:
+        for phrase in paper["keyphrases"]:
+            site_counts[phrase] = site_counts.get(phrase, 0) + 1
+    row = re.compile(
+        r'<li><span class="bar-label">(?:<a href="([^"]+)">)?([^<]+)(?:</a>)?</span>'
+        r'.*?<span class="bar-count">(\d+)<'
+    )
+    for page in sorted((seeds_site / "themes").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        members = [
+            p for p in catalog if f"themes/{p['theme']['slug']}.html" == f"themes/{page.name}"
+        ]
+        chart = re.search(r'<ol class="bar-chart t\d+">(.*?)</ol>', html, re.S)
+        assert chart, f"{page.name} has no keyphrase chart"
+        rows = row.findall(chart.group(1))
+        assert 3 <= len(rows) <= 10, page.name
+        counts = [int(count) for _, _, count in rows]
+        assert counts == sorted(counts, reverse=True), page.name
+        for href, text, count in rows:
+            phrase = text.replace("&amp;", "&")
+            assert int(count) == sum(1 for p in members if phrase in p["keyphrases"]), phrase
+            assert bool(href) == (site_counts[phrase] >= 2), f"{page.name}: {phrase} link {href!r}"
+            if href:
+                assert (page.parent / href).resolve().is_file()
+
+
+def test_related_papers_show_the_keyphrases_they_share(seeds_site: Path) -> None:
+    catalog = {
+        p["path"].removeprefix("papers/"): p
+        for p in json.loads((seeds_site / "papers.json").read_text())["papers"]
+    }
+    shown = 0
+    for name, paper in sorted(catalog.items()):
+        html = (seeds_site / "papers" / name).read_text(encoding="utf-8")
+        related = re.search(r'<ol class="related">(.*?)</ol>', html, re.S)
+        assert related, name
+        for href, shares in re.findall(
+            r'<li><a href="([^"]+)">.*?</a> <span class="shared">shares: ([^<]+)</span>',
+            related.group(1),
+        ):
+            other = catalog[href]
+            for phrase in shares.replace("&amp;", "&").split(", "):
+                assert phrase in paper["keyphrases"] and phrase in other["keyphrases"], phrase
+                shown += 1
+    assert shown >= 50

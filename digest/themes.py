@@ -29,6 +29,7 @@ MAX_AUTO_THEMES = 60
 NEIGHBOURS = 10
 MAX_SMOOTHED = 20_000
 WARD_SAMPLE = 5_000
+SMOOTHING_BLOCK = 1024  # rows of the similarity matrix held at once
 
 
 def group_themes(
@@ -86,9 +87,14 @@ def _smooth(vectors: np.ndarray) -> np.ndarray:
     neighbours = min(NEIGHBOURS, len(vectors) - 2)
     if neighbours < 2:
         return vectors
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    nearest = np.argpartition(-similarity, neighbours, axis=1)[:, :neighbours]
+    nearest = np.empty((len(vectors), neighbours), dtype=np.int64)
+    for start in range(0, len(vectors), SMOOTHING_BLOCK):
+        block = vectors[start : start + SMOOTHING_BLOCK] @ vectors.T
+        rows = np.arange(len(block))
+        block[rows, rows + start] = -np.inf
+        nearest[start : start + len(block)] = np.argpartition(-block, neighbours, axis=1)[
+            :, :neighbours
+        ]
     return normalize(vectors + vectors[nearest].mean(axis=1))
 
 

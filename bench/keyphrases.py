@@ -32,6 +32,7 @@ from digest.cache import ContentCache
 from digest.config import Config
 from digest.keyphrases import extract_keyphrases
 from digest.model import Paper
+from digest.themes import group_themes
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "keyphrases" / "inspec-dev.jsonl"
@@ -110,9 +111,11 @@ def plain_yake(docs: Sequence[Document]) -> list[Sequence[str]]:
 
 
 def project(docs: Sequence[Document], config: Config, cache: ContentCache) -> list[Sequence[str]]:
-    """The build's own code path: untitled papers, the whole file as the corpus."""
+    """The build's own code path: untitled papers, the whole file as the corpus, and the
+    themes stage, which may tag a paper with a theme-name phrase its abstract says."""
     papers = [Paper(d.id, "", False, d.text, ()) for d in docs]
-    return [p.keyphrases for p in extract_keyphrases(papers, config, cache)]
+    themed, _ = group_themes(extract_keyphrases(papers, config, cache), config.theme_count)
+    return [p.keyphrases for p in themed]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

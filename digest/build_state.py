@@ -159,6 +159,7 @@ def _themes_to_json(papers: Sequence[Paper], themes: Sequence[Theme]) -> dict[st
     return {
         "themes": [[t.slug, t.name, list(t.keyphrases), list(t.paper_ids)] for t in themes],
         "theme_of": [p.theme for p in papers],
+        "keyphrases_of": [list(p.keyphrases) for p in papers],
     }
 
 
@@ -171,9 +172,13 @@ def _themes_from_json(
             for s, n, k, i in data["themes"]
         )
         theme_of = data["theme_of"]
-        if len(theme_of) != len(papers):
+        keyphrases_of = data["keyphrases_of"]
+        if len(theme_of) != len(papers) or len(keyphrases_of) != len(papers):
             return None
-        themed = tuple(replace(p, theme=t) for p, t in zip(papers, theme_of, strict=True))
+        themed = tuple(
+            replace(p, theme=t, keyphrases=tuple(k))
+            for p, t, k in zip(papers, theme_of, keyphrases_of, strict=True)
+        )
     except (KeyError, TypeError, ValueError):
         return None
     return themed, themes

@@ -2,17 +2,23 @@
 
 A good name is carried by most of its papers and belongs to this theme rather than to the whole
 corpus. A paper carries a name phrase when one of its keyphrases contains it ("supermassive
-black holes" carries "black hole"); singular and plural count as one. Phrases are picked
-greedily by the papers they newly cover, weighted by the share of their papers in this theme.
+black holes" carries "black hole"); singular and plural count as one. Candidates come from the
+group's keyphrases; a candidate covers the papers that carry it or say it in their text, and
+is weighted by the share of its keyphrase carriers that sit in this theme, so a phrase every
+abstract says ("results") never wins. Phrases are picked greedily by the papers they newly
+cover. A paper that says a name phrase without having it as a keyphrase is then tagged with it:
+that phrase is why it is here, and its reader should see it.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from digest.model import Paper
-from digest.phrase_cleaning import FUNCTION_WORDS, phrase_key
+from digest.phrase_cleaning import FUNCTION_WORDS, near_duplicates, phrase_key
 
 GENERIC_NAMES = frozenset(
     [
@@ -90,6 +96,30 @@ GENERIC_NAMES = frozenset(
         "benchmarks",
         "dataset",
         "datasets",
+        "observation",
+        "equation",
+        "representation",
+        "measurement",
+        "theory",
+        "parameter",
+        "solution",
+        "function",
+        "structure",
+        "distribution",
+        "prediction",
+        "training",
+        "inference",
+        "feature",
+        "scheme",
+        "strategy",
+        "component",
+        "condition",
+        "effect",
+        "value",
+        "type",
+        "level",
+        "space",
+        "time",
     ]
 )
 MAX_NAME_PHRASES = 3
@@ -98,6 +128,15 @@ PRECISION_WEIGHT = 0.5
 SINGLE_WORD_WEIGHT = 0.6
 TOP_KEYPHRASES = 8
 CANDIDATE_POOL = 40
+MIN_TAGGED_KEYPHRASES = 5
+_NOT_WORD = re.compile(r"[^\w\s-]+")
+
+
+@dataclass(frozen=True)
+class ThemeName:
+    name: str
+    keys: tuple[str, ...]  # phrase keys of the name, best first
+    top: tuple[str, ...]  # the group's most representative keyphrases, as written
 
 
 class CorpusPhrases:
@@ -137,20 +176,53 @@ def _parts(key: str, phrase: str) -> Iterator[tuple[str, str]]:
         yield tail, text
 
 
-def name_groups(
-    groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases
-) -> list[tuple[str, tuple[str, ...]]]:
-    """(name, top keyphrases) per group; names distinct, larger groups choosing first."""
+def name_groups(groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases) -> list[ThemeName]:
+    """A name per group; names distinct, larger groups choosing first."""
     order = sorted(range(len(groups)), key=lambda i: (-len(groups[i]), groups[i][0].id))
     used: set[str] = set()
-    named: dict[int, tuple[str, tuple[str, ...]]] = {}
+    named: dict[int, ThemeName] = {}
     for i in order:
         ranked = _ranked_candidates(groups[i], corpus)
-        name = _distinct_name(ranked, len(groups[i]), corpus, used)
+        name, keys = _distinct_name(ranked, len(groups[i]), corpus, used)
         used.add(name.lower())
         top = tuple(corpus.surface[k] for k, _, _ in ranked[:TOP_KEYPHRASES])
-        named[i] = (name, top)
+        named[i] = ThemeName(name, keys, top)
     return [named[i] for i in range(len(groups))]
+
+
+def tag_with_name(
+    members: Sequence[Paper], name: ThemeName, corpus: CorpusPhrases
+) -> Mapping[str, tuple[str, ...]]:
+    """New keyphrases for the members whose text says a name phrase their keyphrases lack:
+    the phrase replaces the weakest keyphrase, so the count stays within its bounds."""
+    tagged: dict[str, tuple[str, ...]] = {}
+    for paper in members:
+        if _carries(paper, name.keys):
+            continue
+        said = [k for k in name.keys if f" {k} " in _folded_text(paper)]
+        if not said:
+            continue
+        phrase = corpus.surface[said[0]]
+        words = tuple(said[0].split())
+        kept = [
+            k
+            for k in paper.keyphrases
+            if not near_duplicates(tuple(phrase_key(k.lower()).split()), words)
+        ]
+        limit = max(len(paper.keyphrases), MIN_TAGGED_KEYPHRASES)
+        tagged[paper.id] = (*kept[: limit - 1], phrase)
+    return tagged
+
+
+def _carries(paper: Paper, keys: Sequence[str]) -> bool:
+    folded = [f" {phrase_key(k.lower())} " for k in paper.keyphrases]
+    return any(f" {key} " in phrase for key in keys for phrase in folded)
+
+
+def _folded_text(paper: Paper) -> str:
+    title = "" if paper.title_derived else paper.title
+    text = _NOT_WORD.sub(" ", f"{title} {paper.abstract}".lower())
+    return f" {phrase_key(text)} "
 
 
 Candidate = tuple[str, set[str], float]  # key, papers of the group carrying it, precision
@@ -175,7 +247,11 @@ def _ranked_candidates(members: Sequence[Paper], corpus: CorpusPhrases) -> list[
         weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
         scored.append((len(inside) * precision * weight, key, inside, precision))
     scored.sort(key=lambda row: (-row[0], row[1]))
-    return [(key, inside, precision) for _, key, inside, precision in scored[:CANDIDATE_POOL]]
+    texts = {p.id: _folded_text(p) for p in members}
+    return [
+        (key, inside | {i for i, text in texts.items() if f" {key} " in text}, precision)
+        for _, key, inside, precision in scored[:CANDIDATE_POOL]
+    ]
 
 
 def _pick_name(ranked: list[Candidate], size: int, skip: frozenset[str]) -> list[str]:
@@ -199,7 +275,7 @@ def _pick_name(ranked: list[Candidate], size: int, skip: frozenset[str]) -> list
 
 def _distinct_name(
     ranked: list[Candidate], size: int, corpus: CorpusPhrases, used: set[str]
-) -> str:
+) -> tuple[str, tuple[str, ...]]:
     """The group's best name unless an earlier group took it; then its next-best phrases."""
     skip: set[str] = set()
     picked = _pick_name(ranked, size, frozenset())
@@ -214,7 +290,7 @@ def _distinct_name(
         while f"{base} ({n})".lower() in used:
             n += 1
         name = f"{base} ({n})"
-    return name
+    return name, tuple(picked)
 
 
 def _shares_words(a: str, b: str) -> bool:

@@ -7,19 +7,20 @@ same themes whatever order its files were read in.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from digest.model import Paper, Theme
 from digest.paths import slugify
-from digest.theme_names import CorpusPhrases, name_groups
+from digest.theme_names import CorpusPhrases, ThemeName, name_groups, tag_with_name
 
 MAX_THEME_SHARE = 0.4
 MIN_PAPERS_FOR_SHARE_RULE = 30
@@ -27,6 +28,8 @@ SEED = 0
 MAX_AUTO_THEMES = 60
 NEIGHBOURS = 10
 MAX_SMOOTHED = 20_000
+WARD_SAMPLE = 5_000
+SMOOTHING_BLOCK = 1024  # rows of the similarity matrix held at once
 
 
 def group_themes(
@@ -38,9 +41,12 @@ def group_themes(
     order = sorted(range(len(papers)), key=lambda i: papers[i].id)
     ordered = [papers[i] for i in order]
     labels = _cluster(ordered, theme_count)
-    themes = _name_themes(ordered, labels)
+    themes, tagged = _name_themes(ordered, labels)
     slug_of = {pid: t.slug for t in themes for pid in t.paper_ids}
-    return tuple(replace(p, theme=slug_of[p.id]) for p in papers), themes
+    themed = tuple(
+        replace(p, theme=slug_of[p.id], keyphrases=tagged.get(p.id, p.keyphrases)) for p in papers
+    )
+    return themed, themes
 
 
 def auto_theme_count(n: int) -> int:
@@ -81,9 +87,14 @@ def _smooth(vectors: np.ndarray) -> np.ndarray:
     neighbours = min(NEIGHBOURS, len(vectors) - 2)
     if neighbours < 2:
         return vectors
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    nearest = np.argpartition(-similarity, neighbours, axis=1)[:, :neighbours]
+    nearest = np.empty((len(vectors), neighbours), dtype=np.int64)
+    for start in range(0, len(vectors), SMOOTHING_BLOCK):
+        block = vectors[start : start + SMOOTHING_BLOCK] @ vectors.T
+        rows = np.arange(len(block))
+        block[rows, rows + start] = -np.inf
+        nearest[start : start + len(block)] = np.argpartition(-block, neighbours, axis=1)[
+            :, :neighbours
+        ]
     return normalize(vectors + vectors[nearest].mean(axis=1))
 
 
@@ -100,21 +111,41 @@ def _cluster(papers: Sequence[Paper], theme_count: int | None) -> np.ndarray:
     if k <= 1:
         return np.zeros(n, dtype=int)
     vectors = paper_vectors(papers)
-    labels = _kmeans(vectors, k)
+    keys = [_paper_key(p.id) for p in papers]
+    labels = _kmeans(vectors, k, keys)
     if n >= MIN_PAPERS_FOR_SHARE_RULE:
-        labels = _split_oversized(vectors, labels)
+        labels = _split_oversized(vectors, labels, keys)
     return _renumber(labels)
 
 
-def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
+def _paper_key(paper_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(paper_id.encode(), digest_size=8).digest(), "big")
+
+
+def _kmeans(vectors: np.ndarray, k: int, keys: Sequence[int]) -> np.ndarray:
+    """k-means started from Ward's hierarchical clusters rather than random seeds.
+
+    Ward has no randomness, so one paper more or less nudges the start instead of reshuffling
+    it, and on 2,400 arXiv papers it moves half as many papers as the best of ten random
+    starts, at the same agreement with the papers' categories. Ward needs memory quadratic in
+    the papers, so a large corpus seeds it from a sample chosen by id hash: a paper added
+    to the corpus joins the sample only if its own hash is small enough.
+    """
+    sample = np.arange(len(vectors))
+    if len(vectors) > WARD_SAMPLE:
+        sample = np.sort(np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")[:WARD_SAMPLE])
+    ward = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(vectors[sample])
+    centers = np.stack([vectors[sample[ward == label]].mean(axis=0) for label in range(k)])
     if len(vectors) > 20_000:
-        model = MiniBatchKMeans(n_clusters=k, random_state=SEED, n_init=3, batch_size=4096)
+        model = MiniBatchKMeans(
+            n_clusters=k, init=centers, n_init=1, random_state=SEED, batch_size=4096
+        )
     else:
-        model = KMeans(n_clusters=k, random_state=SEED, n_init=10)
+        model = KMeans(n_clusters=k, init=centers, n_init=1)
     return model.fit_predict(vectors)
 
 
-def _split_oversized(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def _split_oversized(vectors: np.ndarray, labels: np.ndarray, keys: Sequence[int]) -> np.ndarray:
     """Split any theme above 40% of the papers in two until none is; a reader can't use a
     theme that holds half the corpus."""
     labels = labels.copy()
@@ -125,7 +156,7 @@ def _split_oversized(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
         if size <= limit:
             break
         members = np.flatnonzero(labels == biggest)
-        halves = KMeans(n_clusters=2, random_state=SEED, n_init=4).fit_predict(vectors[members])
+        halves = _kmeans(vectors[members], 2, [keys[i] for i in members])
         if halves.min() == halves.max():
             halves = (np.arange(len(members)) >= len(members) // 2).astype(int)
         labels[members[halves == 1]] = labels.max() + 1
@@ -140,20 +171,36 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[x] for x in labels.tolist()], dtype=int)
 
 
-def _name_themes(papers: Sequence[Paper], labels: np.ndarray) -> tuple[Theme, ...]:
+def _name_themes(
+    papers: Sequence[Paper], labels: np.ndarray
+) -> tuple[tuple[Theme, ...], dict[str, tuple[str, ...]]]:
+    """The themes, and the papers to tag with a name phrase they say (see ``tag_with_name``)."""
     groups: dict[int, list[Paper]] = {}
     for paper, label in zip(papers, labels.tolist(), strict=True):
         groups.setdefault(label, []).append(paper)
     ranked = sorted(groups.values(), key=lambda g: (-len(g), g[0].id))
-    names = name_groups(ranked, CorpusPhrases(papers))
+    corpus = CorpusPhrases(papers)
+    names = name_groups(ranked, corpus)
     used_slugs: set[str] = set()
     themes = []
-    for members, (name, top) in zip(ranked, names, strict=True):
-        slug = _distinct_slug(slugify(name), used_slugs)
+    tagged: dict[str, tuple[str, ...]] = {}
+    for members, name in zip(ranked, names, strict=True):
+        slug = _theme_slug(name, corpus, used_slugs)
         used_slugs.add(slug)
         ids = tuple(p.id for p in members)
-        themes.append(Theme(slug=slug, name=name, keyphrases=top, paper_ids=ids))
-    return tuple(themes)
+        themes.append(Theme(slug=slug, name=name.name, keyphrases=name.top, paper_ids=ids))
+        tagged.update(tag_with_name(members, name, corpus))
+    return tuple(themes), tagged
+
+
+def _theme_slug(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> str:
+    """The slug of the name's leading phrase, the one most of its papers carry: the trailing
+    phrases shift with small changes to the corpus, and a URL should not."""
+    for end in range(1, len(name.keys) + 1):
+        slug = slugify(" ".join(corpus.surface[k] for k in name.keys[:end]))
+        if slug and slug not in used:
+            return slug
+    return _distinct_slug(slugify(name.name), used)
 
 
 def _distinct_slug(slug: str, used: set[str]) -> str:

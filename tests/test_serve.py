@@ -507,6 +507,9 @@ def test_an_open_page_reloads_itself_swaps_css_and_shows_errors(served: Served) 
     original_style = style.read_text(encoding="utf-8")
     try:
         _in_own_thread(lambda: _drive_browser(served, style))
+    except Exception as err:
+        tail = served.log.read_text(encoding="utf-8").splitlines()[-12:]
+        raise AssertionError("serve log ends:\n" + "\n".join(tail)) from err
     finally:
         style.write_text(original_style, encoding="utf-8")
 
@@ -535,9 +538,15 @@ def _drive_browser(served: Served, style: Path) -> None:
     source = served.papers / "003_e5ba666f4ce3f3d9.txt"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        seen: list[str] = []
         try:
             page = browser.new_page()
             page.set_default_timeout(BUILD_SECONDS * 1000)
+            page.on("console", lambda m: seen.append(f"console {m.type}: {m.text}"))
+            page.on(
+                "response",
+                lambda r: seen.append(f"{r.status} {r.url} {r.headers.get('etag', '')}"),
+            )
             page.goto(served.url + "papers.html")
             page.evaluate("window.__sameDocument = true")
             page.wait_for_timeout(500)
@@ -570,6 +579,8 @@ def _drive_browser(served: Served, style: Path) -> None:
             assert page.evaluate("window.__xss") is None
             hostile.unlink()
             banner.wait_for(state="detached")
+        except Exception as err:
+            raise AssertionError("the page saw:\n" + "\n".join(seen[-30:])) from err
         finally:
             browser.close()
 

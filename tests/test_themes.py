@@ -84,3 +84,49 @@ def test_tiny_corpora_work() -> None:
     _papers, themes = group_themes(_corpus(per_topic=1))
     assert len(themes) == 1 and len(themes[0].paper_ids) == 4
     assert group_themes([]) == ((), ())
+
+
+def test_one_paper_more_keeps_every_other_paper_in_its_theme_and_url() -> None:
+    papers = _corpus()
+    extra = Paper(
+        id="speech-99",
+        title="speech paper 99",
+        title_derived=True,
+        abstract="We study speech recognition with an acoustic model of spoken language.",
+        sources=(Source("y.txt", 1),),
+        keyphrases=("speech recognition", "acoustic model", "spoken language"),
+    )
+    before, _ = group_themes(papers)
+    after, _ = group_themes([*papers, extra])
+    theme_after = {p.id: p.theme for p in after}
+    assert all(theme_after[p.id] == p.theme for p in before)
+
+
+def test_a_paper_that_says_its_theme_name_is_tagged_with_it() -> None:
+    from digest.theme_names import CorpusPhrases, ThemeName, tag_with_name
+
+    def paper(pid: str, abstract: str, keyphrases: tuple[str, ...]) -> Paper:
+        return Paper(pid, pid, True, abstract, (Source("x.txt", 1),), keyphrases=keyphrases)
+
+    carrier = paper("a", "Supermassive black holes.", ("supermassive black holes", "jets"))
+    sayer = paper(
+        "b",
+        "Spin of Black Holes measured with X-ray reflection.",
+        ("spin", "x-ray reflection", "black", "iron line", "disc", "corona"),
+    )
+    silent = paper("c", "Dust in galaxies.", ("dust", "galaxies", "extinction"))
+    corpus = CorpusPhrases([carrier, sayer, silent])
+    name = ThemeName("Black holes", ("black hole",), ())
+    tagged = tag_with_name([carrier, sayer, silent], name, corpus)
+    assert set(tagged) == {"b"}  # "a" carries it already, "c" never says it
+    # The fragment "black" goes, the count stays, the weakest keyphrase makes room.
+    assert tagged["b"] == ("spin", "x-ray reflection", "iron line", "disc", "corona", "black holes")
+
+
+def test_a_theme_url_comes_from_its_leading_name_phrase() -> None:
+    from digest.paths import slugify
+
+    _, themes = group_themes(_corpus())
+    for theme in themes:
+        leading = theme.name.split(", ")[0].split(" & ")[0]
+        assert theme.slug == slugify(leading)

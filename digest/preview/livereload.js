@@ -72,17 +72,28 @@
     });
   }
 
+  // A page that comes back still older than the status it was reloaded for must not reload
+  // again: once per build is enough, and a loop would hide the banner it is meant to show.
+  function reloadFor(data) {
+    var target = data.session + ":" + data.build;
+    try {
+      if (sessionStorage.getItem("digest-reloaded-for") === target) return false;
+      sessionStorage.setItem("digest-reloaded-for", target);
+    } catch (e) {
+      // Storage can be disabled; reloading once per event is still right.
+    }
+    location.reload();
+    return true;
+  }
+
   var events = new EventSource(new URL("/__digest__/events", location.href).href);
   events.addEventListener("status", function (event) {
     var data = JSON.parse(event.data);
-    if (isNewer(data)) {
-      location.reload();
-      return;
-    }
+    if (isNewer(data) && reloadFor(data)) return;
     showStatus(data);
   });
-  events.addEventListener("reload", function () {
-    location.reload();
+  events.addEventListener("reload", function (event) {
+    reloadFor(JSON.parse(event.data));
   });
   events.addEventListener("css", function (event) {
     var data = JSON.parse(event.data);

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,7 +175,8 @@ def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
         "build_date": build_date(),
         "digest": digest,
         "themes": digest.themes,
-        "theme_by_slug": {t.slug: t for t in digest.themes},
+        # Pages that only name or link a theme must not change when its membership does.
+        "theme_by_slug": {t.slug: replace(t, paper_ids=()) for t in digest.themes},
         "theme_class": {t.slug: theme_class(i) for i, t in enumerate(digest.themes)},
         "keyphrase_by_text": {k.text: k for k in digest.keyphrases},
         "paper_count": len(digest.papers),

@@ -57,6 +57,18 @@ def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: 
     assert any(b"Otters study conditions" in content for content in incremental.values())
 
 
+def test_an_edited_abstract_renders_only_the_pages_that_show_it(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Not every page: the rest only name or link its theme, which did not change."""
+    state = BuildState()
+    config = _config(corpus, tmp_path / "site")
+    build(config, state=state)
+    _edit(corpus)
+    build(config, state=state)
+    assert state.pages.kept > 10 * state.pages.rendered > 0
+
+
 def test_a_second_build_renders_nothing_and_keeps_every_file(corpus: Path, tmp_path: Path) -> None:
     config = _config(corpus, tmp_path / "site")
     build(config)

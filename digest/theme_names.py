@@ -177,14 +177,20 @@ def _parts(key: str, phrase: str) -> Iterator[tuple[str, str]]:
 
 
 def name_groups(groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases) -> list[ThemeName]:
-    """A name per group; names distinct, larger groups choosing first."""
+    """A name per group, larger groups choosing first; no phrase is in two names."""
     order = sorted(range(len(groups)), key=lambda i: (-len(groups[i]), groups[i][0].id))
     used: set[str] = set()
+    taken: set[str] = set()
     named: dict[int, ThemeName] = {}
     for i in order:
-        ranked = _ranked_candidates(groups[i], corpus)
+        ranked = (
+            _ranked_candidates(groups[i], corpus, taken)
+            or _ranked_candidates(groups[i], corpus, taken, floor=1)
+            or _ranked_candidates(groups[i], corpus, set())
+        )
         name, keys = _distinct_name(ranked, len(groups[i]), corpus, used)
         used.add(name.lower())
+        taken.update(keys)
         top = tuple(corpus.surface[k] for k, _, _ in ranked[:TOP_KEYPHRASES])
         named[i] = ThemeName(name, keys, top)
     return [named[i] for i in range(len(groups))]
@@ -228,18 +234,23 @@ def _folded_text(paper: Paper) -> str:
 Candidate = tuple[str, set[str], float]  # key, papers of the group carrying it, precision
 
 
-def _ranked_candidates(members: Sequence[Paper], corpus: CorpusPhrases) -> list[Candidate]:
-    """Phrases carried by several papers of the group, best first; a phrase all over the
-    corpus ranks low however common it is here."""
+def _ranked_candidates(
+    members: Sequence[Paper], corpus: CorpusPhrases, taken: set[str], floor: int | None = None
+) -> list[Candidate]:
+    """Phrases carried by several papers of the group and in no earlier name, best first; a
+    phrase all over the corpus ranks low however common it is here."""
     ids = {p.id for p in members}
     counts: Counter[str] = Counter()
     for paper in members:
         keys = {part for k in paper.keyphrases for part, _ in _parts(phrase_key(k.lower()), k)}
         counts.update(keys)
-    floor = 1 if len(members) < 5 else 2
+    if floor is None:
+        floor = 1 if len(members) < 5 else 2
     scored = []
     for key, count in counts.items():
         if count < floor or (" " not in key and key not in corpus.whole):
+            continue
+        if _overlaps(key, taken):
             continue
         carriers = corpus.carried_by(key)
         inside = carriers & ids
@@ -291,6 +302,13 @@ def _distinct_name(
             n += 1
         name = f"{base} ({n})"
     return name, tuple(picked)
+
+
+def _overlaps(key: str, taken: set[str]) -> bool:
+    """Whether an earlier theme's name has this phrase, or one inside it or around it: themes
+    named "Representation learning" and "Deep representation learning" say nothing apart."""
+    padded = f" {key} "
+    return any(f" {t} " in padded or padded in f" {t} " for t in taken)
 
 
 def _shares_words(a: str, b: str) -> bool:

@@ -130,3 +130,29 @@ def test_a_theme_url_comes_from_its_leading_name_phrase() -> None:
     for theme in themes:
         leading = theme.name.split(", ")[0].split(" & ")[0]
         assert theme.slug == slugify(leading)
+
+
+def test_no_phrase_is_in_two_theme_names() -> None:
+    from digest.theme_names import CorpusPhrases, name_groups
+
+    def group(prefix: str, size: int, shared: str, own: str) -> list[Paper]:
+        return [
+            Paper(
+                f"{prefix}-{i}",
+                f"{prefix} {i}",
+                True,
+                "An abstract.",
+                (Source("x.txt", i + 1),),
+                keyphrases=(shared, own) if i % 2 else (shared,),
+            )
+            for i in range(size)
+        ]
+
+    groups = [
+        group("speech", 8, "representation learning", "speech recognition"),
+        group("vision", 6, "deep representation learning", "object detection"),
+    ]
+    names = name_groups(groups, CorpusPhrases([p for g in groups for p in g]))
+    first, second = (set(n.keys) for n in names)
+    assert "representation learning" in first
+    assert second and not any("representation learning" in key for key in second)

@@ -16,9 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, partial
 from importlib import metadata
-from typing import Any, NamedTuple
-
-import yake
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from digest.cache import ContentCache, content_key, resolve_cache_dir
 from digest.config import Config
@@ -38,6 +36,9 @@ from digest.phrase_cleaning import (
     strip_generic,
     tokens,
 )
+
+if TYPE_CHECKING:
+    from yake import KeywordExtractor
 
 VERSION = "1"
 MIN_KEYPHRASES = 5
@@ -137,9 +138,11 @@ def _candidates_chunk(chunk: list[tuple[str, str]], language: str) -> list[list[
 
 
 @cache
-def _extractor(language: str) -> yake.KeywordExtractor:
+def _extractor(language: str) -> KeywordExtractor:
     """One per process, since building it reads the stop-word file."""
-    return yake.KeywordExtractor(lan=language, **YAKE_SETTINGS)
+    from yake import KeywordExtractor
+
+    return KeywordExtractor(lan=language, **YAKE_SETTINGS)
 
 
 def candidate_phrases(abstract: str, title: str, language: str) -> list[Candidate]:

@@ -36,12 +36,10 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
 from digest.model import Paper, Theme
@@ -198,6 +196,10 @@ def paper_vectors(ordered: Sequence[Paper]) -> np.ndarray:
 
     The SVD runs on one BLAS thread: on a busy two-core machine a threaded BLAS was four
     times slower, and one thread gives the same floating-point sums on every machine."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     n = len(ordered)
     texts = [_text(p) for p in ordered]
     try:
@@ -223,7 +225,16 @@ def paper_vectors(ordered: Sequence[Paper]) -> np.ndarray:
 def _words(text: str) -> list[str]:
     """scikit-learn's default words and English stop words, a quarter faster than its own
     analyzer (tokenising is most of the layout's time at 10,000 papers)."""
-    return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    stop_words = _stop_words()
+    return [w for w in _WORD.findall(text.lower()) if w not in stop_words]
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    """Imported on first use: a build whose map is cached never loads scikit-learn."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _text(paper: Paper) -> str:

@@ -11,16 +11,16 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from digest.model import Paper, Theme
 from digest.paths import slugify
 from digest.theme_names import CorpusPhrases, ThemeName, name_groups, tag_with_name
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MAX_THEME_SHARE = 0.4
 MIN_PAPERS_FOR_SHARE_RULE = 30
@@ -62,6 +62,10 @@ def paper_vectors(papers: Sequence[Paper]) -> np.ndarray:
     its central words twice), each blended with its nearest neighbours' so that clusters
     follow the corpus' dense regions rather than single shared words."""
     n = len(papers)
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     words = TfidfVectorizer(
         stop_words="english",
         sublinear_tf=True,
@@ -84,6 +88,8 @@ def paper_vectors(papers: Sequence[Paper]) -> np.ndarray:
 
 
 def _smooth(vectors: np.ndarray) -> np.ndarray:
+    from sklearn.preprocessing import normalize
+
     neighbours = min(NEIGHBOURS, len(vectors) - 2)
     if neighbours < 2:
         return vectors
@@ -131,6 +137,8 @@ def _kmeans(vectors: np.ndarray, k: int, keys: Sequence[int]) -> np.ndarray:
     the papers, so a large corpus seeds it from a sample chosen by id hash: a paper added
     to the corpus joins the sample only if its own hash is small enough.
     """
+    from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+
     sample = np.arange(len(vectors))
     if len(vectors) > WARD_SAMPLE:
         sample = np.sort(np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")[:WARD_SAMPLE])

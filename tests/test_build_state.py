@@ -180,3 +180,26 @@ def test_reading_outside_a_page_is_not_noted() -> None:
 @pytest.fixture(autouse=True)
 def _quiet_logging() -> None:
     logging.getLogger("digest").setLevel(logging.WARNING)
+
+
+def test_a_warm_build_loads_neither_scikit_learn_nor_yake(corpus: Path, tmp_path: Path) -> None:
+    """Importing them takes seconds; a build with everything cached has no use for them."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from digest.cli import main\n"
+        f"code = main(['build', '--source', {str(corpus)!r}, '--out', {str(tmp_path / 'site')!r},"
+        " '--quiet'])\n"
+        "print(code, sorted(m for m in ('sklearn', 'yake') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "DIGEST_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split("\n")[-2]
+        for _ in range(2)
+    ]
+    assert runs == ["0 ['sklearn', 'yake']", "0 []"]

@@ -27,6 +27,13 @@ from digest.sitemap import with_sitemap
 from digest.sources import load_records
 from digest.theme_map import ThemeMap, layout_theme_map, map_from_json, map_to_json
 from digest.themes import group_themes
+from digest.up_to_date import (
+    BuildRecord,
+    input_fingerprint,
+    output_fingerprint,
+    remember_build,
+    unchanged_build,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -41,17 +48,21 @@ class BuildReport:
     pages_unchanged: int
     warnings: int
     seconds: float
+    up_to_date: bool = False
 
     @property
     def duplicates(self) -> int:
         return self.records - self.papers
 
     def summary(self) -> str:
+        files = (
+            f"site up to date, nothing changed since the last build ({self.pages_unchanged} files)"
+            if self.up_to_date
+            else f"{self.pages_written} files written, {self.pages_unchanged} unchanged"
+        )
         return (
             f"Read {self.records} records, merged {self.duplicates} duplicates: "
-            f"{self.papers} papers in {self.themes} themes; "
-            f"{self.pages_written} files written, {self.pages_unchanged} unchanged "
-            f"in {self.seconds:.1f} s"
+            f"{self.papers} papers in {self.themes} themes; {files} in {self.seconds:.1f} s"
             + (
                 f"; {self.warnings} warning{'s' if self.warnings != 1 else ''}"
                 if self.warnings
@@ -71,6 +82,20 @@ def build(
     logger.addHandler(counter)
     cache = ContentCache(resolve_cache_dir(config.cache_dir))
     try:
+        inputs = input_fingerprint(config)
+        if (last := unchanged_build(config, cache, inputs)) is not None:
+            state.skip()
+            return BuildReport(
+                records=last.records,
+                papers=last.papers,
+                themes=last.themes,
+                keyphrase_pages=last.keyphrase_pages,
+                pages_written=0,
+                pages_unchanged=last.files,
+                warnings=counter.count,
+                seconds=time.perf_counter() - started,
+                up_to_date=True,
+            )
         state.begin(config, cache)
         env = state.environment(config, make_environment)
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
@@ -87,6 +112,17 @@ def build(
         )
         stats = write_site(config.out, with_sitemap(pages, config), [builtin_dir("static")])
         state.commit()
+        last = BuildRecord(
+            inputs=inputs,
+            output=output_fingerprint(config.out),
+            records=len(records),
+            papers=len(digest.papers),
+            themes=len(digest.themes),
+            keyphrase_pages=len(digest.keyphrases),
+            files=stats.written + stats.unchanged,
+            warnings=tuple(counter.lines),
+        )
+        remember_build(config, cache, last)
     finally:
         cache.close()
         logger.removeHandler(counter)

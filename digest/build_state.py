@@ -77,6 +77,11 @@ class BuildState:
         if not had_records:
             self.pages.load_json(cache.get_many([self._pages_key]).get(self._pages_key))
 
+    def skip(self) -> None:
+        """The build found the site up to date: nothing was read or rendered."""
+        self.files_read = self.files_reused = 0
+        self.pages.rendered = self.pages.kept = 0
+
     def commit(self) -> None:
         """The new site is in place: keep what it was built from."""
         changed = self.pages.commit()

@@ -20,6 +20,8 @@ class WarningCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.count = 0
+        self.lines: list[tuple[int, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        self.lines.append((record.levelno, record.getMessage()))

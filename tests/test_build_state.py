@@ -69,16 +69,51 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
     assert state.pages.kept > 10 * state.pages.rendered > 0
 
 
-def test_a_second_build_renders_nothing_and_keeps_every_file(corpus: Path, tmp_path: Path) -> None:
+def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_path: Path) -> None:
+    config = _config(corpus, tmp_path / "site")
+    first = build(config)
+    files = {p: (tmp_path / "site" / p).stat() for p in _files(tmp_path / "site")}
+    again = BuildState()
+    report = build(config, state=again)
+    assert (report.pages_written, report.pages_unchanged) == (
+        0,
+        first.pages_written + first.pages_unchanged,
+    )
+    assert report.up_to_date and not first.up_to_date
+    assert (report.records, report.papers, report.themes) == (88, 77, first.themes)
+    assert (again.pages.rendered, again.files_read) == (0, 0)
+    after = {p: (tmp_path / "site" / p).stat() for p in _files(tmp_path / "site")}
+    assert {p: (s.st_ino, s.st_mtime_ns) for p, s in after.items()} == {
+        p: (s.st_ino, s.st_mtime_ns) for p, s in files.items()
+    }
+
+
+def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
+    corpus: Path, tmp_path: Path
+) -> None:
     config = _config(corpus, tmp_path / "site")
     build(config)
     inodes = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
+    with (corpus / EDITED).open("a", encoding="utf-8") as handle:
+        handle.write("\n\n")  # blank lines: no record, no line number moves
     again = BuildState()
     report = build(config, state=again)
     assert (again.pages.rendered, report.pages_written) == (0, 0)
     assert again.pages.kept > 100
     after = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
     assert {p for p in after if after[p] != inodes[p]} == {MARKER}
+
+
+def test_an_edit_inside_the_site_folder_is_undone_by_the_next_build(
+    corpus: Path, tmp_path: Path
+) -> None:
+    config = _config(corpus, tmp_path / "site")
+    build(config)
+    page = tmp_path / "site" / "index.html"
+    good = page.read_bytes()
+    page.write_bytes(good.replace(b"</main>", b"<p>stray edit</p></main>"))
+    build(config)
+    assert page.read_bytes() == good
 
 
 def test_a_template_change_renders_every_page_that_uses_it(corpus: Path, tmp_path: Path) -> None:
@@ -115,9 +150,13 @@ def test_unchanged_files_are_not_read_again_but_their_warnings_are_repeated(
     config = _config(corpus, tmp_path / "site")
     state = BuildState()
     first = build(config, state=state)
+    with (corpus / EDITED).open("a", encoding="utf-8") as handle:
+        handle.write("\n")
     second = build(config, state=state)
-    assert state.files_read == 0 and state.files_reused == 6
-    assert first.warnings == second.warnings == 1
+    assert state.files_read == 1 and state.files_reused == 5
+    skipped = build(config, state=state)  # nothing changed: not even a file is looked at
+    assert state.files_read == state.files_reused == 0
+    assert first.warnings == second.warnings == skipped.warnings == 1
 
 
 def test_a_deleted_file_is_forgotten(corpus: Path, tmp_path: Path) -> None:

@@ -1,0 +1,116 @@
+"""Skipping a build whose inputs and output are exactly as the last build left them.
+
+A build reads every input, so it can only be as fast as its slowest unchanged stage; a
+make-style check is faster: hash the inputs (sources, templates, static files, config, code,
+library versions, ``SOURCE_DATE_EPOCH``) and stat the output. When both match what the last
+successful build into this folder recorded, the site on disk is the one a build would write,
+byte for byte, and the build is done: its warnings are given again, so ``--strict`` still fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import asdict, dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from digest.cache import ContentCache, content_key
+from digest.config import Config
+from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
+from digest.render import template_dirs
+from digest.resources import builtin_dir
+
+log = logging.getLogger("digest")
+
+_LIBRARIES = ("jinja2", "markdown-it-py", "yake", "lemminflect", "lunr", "scikit-learn", "numpy")
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What the last successful build into one folder was made from, and what it reported."""
+
+    inputs: str
+    output: str
+    records: int
+    papers: int
+    themes: int
+    keyphrase_pages: int
+    files: int
+    warnings: tuple[tuple[int, str], ...]
+
+
+def input_fingerprint(config: Config) -> str:
+    """Every byte a build reads, and every setting and version that shapes what it writes."""
+    steering = replace(config, strict=False, quiet=False, workers=0)
+    hasher = hashlib.sha256(Fingerprinter().digest(steering))
+    hasher.update(code_fingerprint().encode())
+    hasher.update(os.environ.get("SOURCE_DATE_EPOCH", "").strip().encode() + b"\0")
+    for name in _LIBRARIES:
+        hasher.update(f"{name}={_version(name)}\0".encode())
+    hasher.update(folder_fingerprint([*template_dirs(config), builtin_dir("static")]).encode())
+    for source in config.sources:
+        hasher.update(_source_fingerprint(Path(source)).encode())
+    return hasher.hexdigest()
+
+
+def output_fingerprint(out: Path) -> str:
+    """Names, sizes and modification times of every file in the site folder: any edit, removal
+    or addition there (by a person or another tool) means the folder must be built again."""
+    hasher = hashlib.sha256()
+    try:
+        paths = sorted(p for p in out.rglob("*") if p.is_file())
+    except OSError:
+        return ""
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""
+        hasher.update(f"{path.relative_to(out).as_posix()}\0{stat.st_size}\0".encode())
+        hasher.update(f"{stat.st_mtime_ns}\0{stat.st_ino}\n".encode())
+    return hasher.hexdigest()
+
+
+def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRecord | None:
+    """The last build's record when nothing it depended on has changed since; else ``None``."""
+    raw = cache.get_many([_record_key(config)]).get(_record_key(config))
+    record = _record_from_json(raw)
+    if record is None or record.inputs != inputs or not config.out.is_dir():
+        return None
+    if record.output != output_fingerprint(config.out):
+        return None
+    for level, message in record.warnings:
+        log.log(level, "%s", message)
+    return record
+
+
+def remember_build(config: Config, cache: ContentCache, record: BuildRecord) -> None:
+    cache.put_many({_record_key(config): asdict(record)})
+
+
+def _record_key(config: Config) -> str:
+    return content_key("last-build", 1, str(config.out.resolve()))
+
+
+def _record_from_json(data: Any) -> BuildRecord | None:
+    try:
+        fields = {**data, "warnings": tuple((int(a), str(b)) for a, b in data["warnings"])}
+        return BuildRecord(**fields)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _source_fingerprint(source: Path) -> str:
+    if source.is_file():
+        return hashlib.sha256(str(source).encode() + b"\0" + source.read_bytes()).hexdigest()
+    return folder_fingerprint([source])
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"

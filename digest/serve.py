@@ -9,6 +9,7 @@ the whole run, so a rebuild re-reads changed files only and re-renders changed p
 from __future__ import annotations
 
 import errno
+import importlib
 import logging
 import os
 import secrets
@@ -111,14 +112,18 @@ class PreviewSession:
             warning_count=report.warnings,
         )
         pages = self.state.pages
+        work = (
+            "site up to date"
+            if report.up_to_date
+            else f"{pages.rendered} pages rendered, {pages.kept} unchanged; "
+            f"{report.pages_written} files written"
+        )
         log.info(
-            "build %d in %.2f s: %s; %d pages rendered, %d unchanged; %d files written%s",
+            "build %d in %.2f s: %s; %s%s",
             self.status.build,
             seconds,
             _changed_summary(changed),
-            pages.rendered,
-            pages.kept,
-            report.pages_written,
+            work,
             f"; {report.warnings} warning(s)" if report.warnings else "",
         )
         kind = "css" if css_only and not recovered else "reload"
@@ -145,6 +150,7 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
         with _sigterm_as_interrupt():
             if not session.rebuild(frozenset()) and not config.out.is_dir():
                 log.warning("no site to show yet; the first good build will appear")
+            threading.Thread(target=_preload_build_libraries, daemon=True).start()
             watcher.watch(*_watch_plan(session.config or config, options))
             print(f"Serving {server.url} (Ctrl-C to stop)", flush=True)
             if options.open_browser:
@@ -160,6 +166,13 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
         server.server_close()
     print("Stopped.", file=sys.stderr, flush=True)
     return 0
+
+
+def _preload_build_libraries() -> None:
+    """A build that found the site up to date never imported scikit-learn or YAKE; import them
+    now, while the writer reads the page, so the first save does not wait seconds for them."""
+    for name in ("sklearn.cluster", "sklearn.decomposition", "sklearn.feature_extraction", "yake"):
+        importlib.import_module(name)
 
 
 def exit_now(code: int) -> NoReturn:

@@ -1,4 +1,5 @@
-"""A wheel built from the repo, installed outside it, carries templates and static files."""
+"""Packaging: a wheel installed outside the repo carries templates and static files, and CI
+runs exactly the test command the README gives."""
 
 import subprocess
 import sys
@@ -59,3 +60,12 @@ def test_wheel_installed_outside_the_repo_builds_the_seeds(tmp_path: Path) -> No
     site = tmp_path / "site"
     assert (site / "static/vendor/lunr/lunr.min.js").is_file()
     assert "<h1>" in (site / "index.html").read_text()
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in quick_start.splitlines()]
+    assert len(commands) == 2
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert commands[1] in ci_lines

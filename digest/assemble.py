@@ -7,10 +7,17 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from digest.charts import ThemeCharts, count_months, keyphrase_bars, month_span, timeline
+from digest.charts import (
+    Month,
+    ThemeCharts,
+    count_months,
+    keyphrase_bars,
+    month_span,
+    timeline,
+)
 from digest.model import Digest, Keyphrase, Paper, Theme
 from digest.paths import slugify
-from digest.theme_map import ThemeMap, layout_theme_map, theme_class
+from digest.theme_map import ThemeMap, layout_theme_map
 
 # A keyphrase on more papers than this says little about relatedness, and scanning its
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
@@ -36,20 +43,20 @@ def assemble_digest(
         record_count=record_count,
         theme_map=theme_map if theme_map is not None else layout_theme_map(ordered, themes),
         timeline=timeline(counts),
-        theme_charts=theme_charts(ordered, themes),
+        theme_charts=theme_charts(ordered, themes, month_span(counts)),
     )
 
 
-def theme_charts(papers: Sequence[Paper], themes: Sequence[Theme]) -> dict[str, ThemeCharts]:
-    """Per theme: its colour (the map's), its timeline on the site's month axis (so theme
-    timelines line up with the home page's) and its keyphrases by paper count."""
-    span = month_span(count_months(papers))
+def theme_charts(
+    papers: Sequence[Paper], themes: Sequence[Theme], span: tuple[Month, Month] | None
+) -> dict[str, ThemeCharts]:
+    """Per theme: its timeline on the site's month axis ``span`` (so theme timelines line up
+    with the home page's) and its keyphrases by paper count."""
     by_id = {p.id: p for p in papers}
     charts: dict[str, ThemeCharts] = {}
-    for index, theme in enumerate(themes):
+    for theme in themes:
         members = [by_id[pid] for pid in theme.paper_ids if pid in by_id]
         charts[theme.slug] = ThemeCharts(
-            css_class=theme_class(index),
             timeline=timeline(count_months(members), span),
             keyphrases=keyphrase_bars(theme, members),
         )

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 
 from digest.assemble import assemble_digest
 from digest.build_state import BuildState
-from digest.cache import ContentCache, content_key, resolve_cache_dir
+from digest.cache import ContentCache, resolve_cache_dir
 from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
 from digest.feeds import build_feeds
-from digest.fingerprint import Fingerprinter, code_fingerprint
 from digest.keyphrases import extract_keyphrases
 from digest.merge import merge_records
-from digest.model import Paper, Theme
 from digest.output import write_site
 from digest.render import make_environment, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
 from digest.sitemap import with_sitemap
 from digest.sources import load_records
-from digest.theme_map import ThemeMap, layout_theme_map, map_from_json, map_to_json
+from digest.theme_map import layout_theme_map
 from digest.themes import group_themes
 from digest.up_to_date import (
     BuildRecord,
@@ -85,24 +83,14 @@ def build(
         inputs = input_fingerprint(config)
         if (last := unchanged_build(config, cache, inputs)) is not None:
             state.skip()
-            return BuildReport(
-                records=last.records,
-                papers=last.papers,
-                themes=last.themes,
-                keyphrase_pages=last.keyphrase_pages,
-                pages_written=0,
-                pages_unchanged=last.files,
-                warnings=counter.count,
-                seconds=time.perf_counter() - started,
-                up_to_date=True,
-            )
+            return _report(last, 0, last.files, counter.count, started, up_to_date=True)
         state.begin(config, cache)
         env = state.environment(config, make_environment)
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
         papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
         papers, themes = state.reuse_themes(papers, config.theme_count, group_themes)
-        theme_map = cached_theme_map(papers, themes, cache)
+        theme_map = state.reuse_theme_map(papers, themes, layout_theme_map)
         digest = assemble_digest(papers, themes, len(records), config.related_papers, theme_map)
         pages = chain(
             render_site(digest, config, env, state.pages),
@@ -126,31 +114,28 @@ def build(
     finally:
         cache.close()
         logger.removeHandler(counter)
+    return _report(last, stats.written, stats.unchanged, counter.count, started)
+
+
+def _report(
+    last: BuildRecord,
+    written: int,
+    unchanged: int,
+    warnings: int,
+    started: float,
+    up_to_date: bool = False,
+) -> BuildReport:
     return BuildReport(
-        records=len(records),
-        papers=len(digest.papers),
-        themes=len(digest.themes),
-        keyphrase_pages=len(digest.keyphrases),
-        pages_written=stats.written,
-        pages_unchanged=stats.unchanged,
-        warnings=counter.count,
+        records=last.records,
+        papers=last.papers,
+        themes=last.themes,
+        keyphrase_pages=last.keyphrase_pages,
+        pages_written=written,
+        pages_unchanged=unchanged,
+        warnings=warnings,
         seconds=time.perf_counter() - started,
+        up_to_date=up_to_date,
     )
-
-
-def cached_theme_map(
-    papers: Sequence[Paper], themes: Sequence[Theme], cache: ContentCache
-) -> ThemeMap:
-    """The map's layout, the one costly chart (seconds at 10,000 papers), is computed once
-    per corpus and theme grouping, keyed like the themes: by the code and the exact input."""
-    corpus = Fingerprinter().digest((sorted(papers, key=lambda p: p.id), tuple(themes))).hex()
-    key = content_key("theme-map", code_fingerprint(), corpus)
-    cached = cache.get_many([key]).get(key)
-    found = map_from_json(cached) if cached is not None else None
-    if found is None:
-        found = layout_theme_map(papers, themes)
-        cache.put_many({key: map_to_json(found)})
-    return found
 
 
 def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:

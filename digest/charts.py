@@ -211,8 +211,7 @@ def keyphrase_bars(
 
 @dataclass(frozen=True)
 class ThemeCharts:
-    """What a theme page draws: its colour class, its timeline and its keyphrase bars."""
+    """What a theme page draws: its timeline and its keyphrase bars."""
 
-    css_class: str
     timeline: Timeline
     keyphrases: tuple[KeyphraseBar, ...]

@@ -19,9 +19,11 @@ class WarningCounter(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.count = 0
-        self.lines: list[tuple[int, str]] = []
+        self.lines: list[tuple[int, str]] = []  # (level, message), to repeat them later
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
         self.lines.append((record.levelno, record.getMessage()))

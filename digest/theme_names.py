@@ -155,9 +155,20 @@ class CorpusPhrases:
                     self.carriers[part].add(paper.id)
                     forms[part][surface] += 0
         self.surface = {k: min(c, key=lambda f: (-c[f], f)) for k, c in forms.items()}
+        self._texts: dict[str, str] = {}
 
     def carried_by(self, key: str) -> set[str]:
         return self.carriers.get(key, set())
+
+    def says(self, paper: Paper, key: str) -> bool:
+        """Whether the paper's title or abstract says the phrase (folded like keyphrases);
+        each paper's text is folded once, whether naming or tagging asks first."""
+        text = self._texts.get(paper.id)
+        if text is None:
+            title = "" if paper.title_derived else paper.title
+            folded = phrase_key(_NOT_WORD.sub(" ", f"{title} {paper.abstract}".lower()))
+            text = self._texts[paper.id] = f" {folded} "
+        return f" {key} " in text
 
 
 def _parts(key: str, phrase: str) -> Iterator[tuple[str, str]]:
@@ -205,7 +216,7 @@ def tag_with_name(
     for paper in members:
         if _carries(paper, name.keys):
             continue
-        said = [k for k in name.keys if f" {k} " in _folded_text(paper)]
+        said = [k for k in name.keys if corpus.says(paper, k)]
         if not said:
             continue
         phrase = corpus.surface[said[0]]
@@ -223,12 +234,6 @@ def tag_with_name(
 def _carries(paper: Paper, keys: Sequence[str]) -> bool:
     folded = [f" {phrase_key(k.lower())} " for k in paper.keyphrases]
     return any(f" {key} " in phrase for key in keys for phrase in folded)
-
-
-def _folded_text(paper: Paper) -> str:
-    title = "" if paper.title_derived else paper.title
-    text = _NOT_WORD.sub(" ", f"{title} {paper.abstract}".lower())
-    return f" {phrase_key(text)} "
 
 
 Candidate = tuple[str, set[str], float]  # key, papers of the group carrying it, precision
@@ -258,9 +263,8 @@ def _ranked_candidates(
         weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
         scored.append((len(inside) * precision * weight, key, inside, precision))
     scored.sort(key=lambda row: (-row[0], row[1]))
-    texts = {p.id: _folded_text(p) for p in members}
     return [
-        (key, inside | {i for i, text in texts.items() if f" {key} " in text}, precision)
+        (key, inside | {p.id for p in members if corpus.says(p, key)}, precision)
         for _, key, inside, precision in scored[:CANDIDATE_POOL]
     ]
 

@@ -76,8 +76,8 @@ def output_fingerprint(out: Path) -> str:
 
 def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRecord | None:
     """The last build's record when nothing it depended on has changed since; else ``None``."""
-    raw = cache.get_many([_record_key(config)]).get(_record_key(config))
-    record = _record_from_json(raw)
+    key = _record_key(config)
+    record = _record_from_json(cache.get_many([key]).get(key))
     if record is None or record.inputs != inputs or not config.out.is_dir():
         return None
     if record.output != output_fingerprint(config.out):

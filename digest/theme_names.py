@@ -2,13 +2,14 @@
 
 A good name is carried by most of its papers and belongs to this theme rather than to the whole
 corpus. A paper carries a name phrase when one of its keyphrases contains it ("supermassive
-black holes" carries "black hole"); singular and plural count as one. Candidates come from the
-group's keyphrases; a candidate covers the papers that carry it or say it in their text, and
-is weighted by the share of its keyphrase carriers that sit in this theme, so a phrase every
-abstract says ("results") never wins. Phrases are picked greedily by the papers they newly
-cover. A paper that says a name phrase without having it as a keyphrase is then tagged with it:
-that phrase is why it is here, and its reader should see it.
-"""
+black holes" carries "black hole"); singular and plural count as one. Candidates are the
+group's keyphrases and their tails ("games" from "Bayesian games"); a candidate covers the
+papers that carry it or say it in their text, and is weighted by the share of its keyphrase
+carriers that sit in this theme, so a phrase every abstract says ("results") never wins. A
+single word names a theme only if most papers that say it are in that theme: "games" in game
+theory, never "guarantees". Phrases are picked greedily by the papers they newly cover. A paper
+that says a name phrase without having it as a keyphrase is then tagged with it: that phrase is
+why it is here, and its reader should see it."""
 
 from __future__ import annotations
 
@@ -122,10 +123,12 @@ GENERIC_NAMES = frozenset(
         "time",
     ]
 )
+MIN_NAME_PHRASES = 2
 MAX_NAME_PHRASES = 3
 MIN_GAIN_SHARE = 0.03
 PRECISION_WEIGHT = 0.5
 SINGLE_WORD_WEIGHT = 0.6
+SINGLE_WORD_MIN_SHARE = 0.6  # of the papers saying a one-word name, how many must be here
 TOP_KEYPHRASES = 8
 CANDIDATE_POOL = 40
 MIN_TAGGED_KEYPHRASES = 5
@@ -144,31 +147,48 @@ class CorpusPhrases:
 
     def __init__(self, papers: Sequence[Paper]) -> None:
         self.carriers: dict[str, set[str]] = defaultdict(set)
-        self.whole: set[str] = set()
         forms: dict[str, Counter[str]] = defaultdict(Counter)
         for paper in papers:
             for phrase in paper.keyphrases:
                 key = phrase_key(phrase.lower())
                 forms[key][phrase] += 1
-                self.whole.add(key)
                 for part, surface in _parts(key, phrase):
                     self.carriers[part].add(paper.id)
-                    forms[part][surface] += 0
-        self.surface = {k: min(c, key=lambda f: (-c[f], f)) for k, c in forms.items()}
-        self._texts: dict[str, str] = {}
+                    forms[part][surface] += part != key
+        self.surface = {k: min(c, key=lambda f: (-c[f], _capitals(f), f)) for k, c in forms.items()}
+        self._texts = {paper.id: _folded_text(paper) for paper in papers}
+        self._with_word: dict[str, set[str]] = defaultdict(set)
+        for pid, text in self._texts.items():
+            for word in set(text.split()):
+                self._with_word[word].add(pid)
+        self._sayers: dict[str, frozenset[str]] = {}
 
     def carried_by(self, key: str) -> set[str]:
         return self.carriers.get(key, set())
 
+    def said_by(self, key: str) -> frozenset[str]:
+        """The papers whose title or abstract says the phrase (folded like keyphrases); only
+        papers having all its words are searched, so asking for many phrases stays cheap."""
+        found = self._sayers.get(key)
+        if found is None:
+            words = key.split()
+            ids = set.intersection(*(self._with_word.get(w, set()) for w in words))
+            if len(words) > 1:
+                ids = {pid for pid in ids if f" {key} " in self._texts[pid]}
+            found = self._sayers[key] = frozenset(ids)
+        return found
+
     def says(self, paper: Paper, key: str) -> bool:
-        """Whether the paper's title or abstract says the phrase (folded like keyphrases);
-        each paper's text is folded once, whether naming or tagging asks first."""
-        text = self._texts.get(paper.id)
-        if text is None:
-            title = "" if paper.title_derived else paper.title
-            folded = phrase_key(_NOT_WORD.sub(" ", f"{title} {paper.abstract}".lower()))
-            text = self._texts[paper.id] = f" {folded} "
-        return f" {key} " in text
+        return paper.id in self.said_by(key)
+
+
+def _capitals(text: str) -> int:
+    return sum(c.isupper() for c in text)
+
+
+def _folded_text(paper: Paper) -> str:
+    title = "" if paper.title_derived else paper.title
+    return f" {phrase_key(_NOT_WORD.sub(' ', f'{title} {paper.abstract}'.lower()))} "
 
 
 def _parts(key: str, phrase: str) -> Iterator[tuple[str, str]]:
@@ -253,7 +273,7 @@ def _ranked_candidates(
         floor = 1 if len(members) < 5 else 2
     scored = []
     for key, count in counts.items():
-        if count < floor or (" " not in key and key not in corpus.whole):
+        if count < floor:
             continue
         if _overlaps(key, taken):
             continue
@@ -263,10 +283,13 @@ def _ranked_candidates(
         weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
         scored.append((len(inside) * precision * weight, key, inside, precision))
     scored.sort(key=lambda row: (-row[0], row[1]))
-    return [
-        (key, inside | {p.id for p in members if corpus.says(p, key)}, precision)
-        for _, key, inside, precision in scored[:CANDIDATE_POOL]
-    ]
+    ranked = []
+    for _, key, inside, precision in scored[:CANDIDATE_POOL]:
+        said = corpus.said_by(key) & ids
+        if " " not in key and len(said) < SINGLE_WORD_MIN_SHARE * len(corpus.said_by(key)):
+            continue
+        ranked.append((key, inside | said, precision))
+    return ranked
 
 
 def _pick_name(ranked: list[Candidate], size: int, skip: frozenset[str]) -> list[str]:
@@ -278,10 +301,13 @@ def _pick_name(ranked: list[Candidate], size: int, skip: frozenset[str]) -> list
             if key in skip or any(_shares_words(key, k) for k in picked):
                 continue
             weight = 1.0 if " " in key else SINGLE_WORD_WEIGHT
-            gain = len(inside - covered) * precision**PRECISION_WEIGHT * weight
+            new = len(inside - covered)
+            if not new and len(picked) < MIN_NAME_PHRASES:
+                new = len(inside) / size  # a second phrase still says more about the theme
+            gain = new * precision**PRECISION_WEIGHT * weight
             if gain > best_gain:
                 best, best_gain, best_inside = key, gain, inside
-        if best is None or (len(picked) >= 2 and best_gain < MIN_GAIN_SHARE * size):
+        if best is None or (len(picked) >= MIN_NAME_PHRASES and best_gain < MIN_GAIN_SHARE * size):
             break
         picked.append(best)
         covered |= best_inside
@@ -316,7 +342,7 @@ def _overlaps(key: str, taken: set[str]) -> bool:
 
 
 def _shares_words(a: str, b: str) -> bool:
-    return bool(set(a.split()) & set(b.split()))
+    return bool({w.rstrip("s") for w in a.split()} & {w.rstrip("s") for w in b.split()})
 
 
 def _join(keys: list[str], corpus: CorpusPhrases) -> str:

@@ -156,3 +156,41 @@ def test_no_phrase_is_in_two_theme_names() -> None:
     first, second = (set(n.keys) for n in names)
     assert "representation learning" in first
     assert second and not any("representation learning" in key for key in second)
+
+
+def test_a_single_word_names_a_theme_only_where_most_papers_saying_it_are() -> None:
+    from digest.theme_names import CorpusPhrases, name_groups
+
+    def group(prefix: str, texts: list[tuple[str, tuple[str, ...]]]) -> list[Paper]:
+        return [
+            Paper(f"{prefix}-{i}", "", True, text, (Source("x.txt", i + 1),), keyphrases=kps)
+            for i, (text, kps) in enumerate(texts * (10 // len(texts)))
+        ]
+
+    games = group(
+        "games",
+        [
+            ("Bayesian games with regret guarantees.", ("bayesian games", "regret guarantees")),
+            (
+                "Markov games reach Nash equilibria, with guarantees.",
+                ("markov games", "nash equilibria"),
+            ),
+        ],
+    )
+    bandits = group(
+        "bandits",
+        [
+            (f"{topic} for bandits, with {kind} guarantees.", (topic, f"{kind} guarantees"))
+            for topic, kind in [
+                ("arm elimination", "regret"),
+                ("thompson sampling", "theoretical"),
+                ("upper confidence bounds", "sample"),
+                ("bandit feedback", "convergence"),
+                ("best arm identification", "optimality"),
+            ]
+        ],
+    )
+    names = name_groups([games, bandits], CorpusPhrases([*games, *bandits]))
+    assert names[0].keys[0] == "game"  # every games paper says it, and no other paper does
+    assert all("guarantee" not in n.keys for n in names)  # said all over the corpus
+    assert all(len(n.keys) >= 2 for n in names)

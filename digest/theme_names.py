@@ -214,11 +214,13 @@ def name_groups(groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases) -> lis
     taken: set[str] = set()
     named: dict[int, ThemeName] = {}
     for i in order:
-        ranked = (
-            _ranked_candidates(groups[i], corpus, taken)
-            or _ranked_candidates(groups[i], corpus, taken, floor=1)
-            or _ranked_candidates(groups[i], corpus, set())
-        )
+        ranked = _ranked_candidates(groups[i], corpus, taken)
+        if len(_pick_name(ranked, len(groups[i]), frozenset())) < MIN_NAME_PHRASES:
+            ranked = (
+                _ranked_candidates(groups[i], corpus, taken, floor=1)
+                or _ranked_candidates(groups[i], corpus, set())
+                or ranked
+            )
         name, keys = _distinct_name(ranked, len(groups[i]), corpus, used)
         used.add(name.lower())
         taken.update(keys)

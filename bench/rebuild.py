@@ -47,14 +47,16 @@ class Result:
     papers: int
     cold: float
     warm: float
-    reload: float
+    reload: float  # to the first reload: the edited paper's pages, refreshed
+    settled: float  # to the reload after the full build: the whole site up to date
     rebuild_log: str
 
     def row(self) -> str:
         warm_ratio, reload_ratio = self.warm / self.cold, self.reload / self.cold
         return (
             f"| {self.corpus} | {self.papers} | {self.cold:.1f} s | {self.warm:.1f} s "
-            f"({warm_ratio:.0%}) | {self.reload:.2f} s ({reload_ratio:.1%}) | {self.verdict()} |"
+            f"({warm_ratio:.0%}) | {self.reload:.2f} s ({reload_ratio:.1%}) "
+            f"| {self.settled:.2f} s ({self.settled / self.cold:.1%}) | {self.verdict()} |"
         )
 
     def verdict(self) -> str:
@@ -64,8 +66,9 @@ class Result:
             ok = self.warm <= warm_floor * self.cold
             notes.append(f"warm ≤ {warm_floor:.0%}: {'ok' if ok else 'MISSED'}")
         if reload_floor is not None:
-            ok = self.reload <= reload_floor
-            notes.append(f"reload ≤ {reload_floor} s: {'ok' if ok else 'MISSED'}")
+            for label, seconds in (("first reload", self.reload), ("full", self.settled)):
+                ok = seconds <= reload_floor
+                notes.append(f"{label} ≤ {reload_floor} s: {'ok' if ok else 'MISSED'}")
         return "; ".join(notes) or "no floor"
 
 
@@ -77,8 +80,11 @@ def main() -> int:
     args = parser.parse_args()
     results = [_bench(size.strip(), args.data, args.edits) for size in args.sizes.split(",")]
     print()
-    print("| corpus | papers | cold build | warm build (÷ cold) | save → reload (÷ cold) | floor |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| corpus | papers | cold build | warm build (÷ cold) | save → first reload, edited "
+        "pages (÷ cold) | save → reload after the full build (÷ cold) | floor |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for result in results:
         print(result.row())
     print()
@@ -104,9 +110,12 @@ def _bench(size: str, data: Path, edits: int) -> Result:
         papers = len(json.loads((work / "site" / "papers.json").read_text())["papers"])
         print(f"{size}: save → reload under serve…", file=sys.stderr, flush=True)
         with _serving([*command, "serve", *options, "--port", "0"], work, env) as server:
+            server.wait_until_prepared()
             times = [server.save_to_reload(lambda n=n: edit(n)) for n in range(edits)]
             rebuild_log = server.build_lines()
-        return Result(size, papers, cold, warm, statistics.median(times), rebuild_log)
+        first = statistics.median(t[0] for t in times)
+        settled = statistics.median(t[1] for t in times)
+        return Result(size, papers, cold, warm, first, settled, rebuild_log)
 
 
 def _snapshot(folder: Path) -> Path:
@@ -122,7 +131,10 @@ def _write_corpus(size: str, corpus: Path, data: Path) -> Callable[[int], None]:
     if size == "seeds":
         shutil.copytree(REPO / "seeds", corpus)
         target = corpus / "003_e5ba666f4ce3f3d9.txt"
-        return lambda n: _save(target, _edit_plain(target.read_text(encoding="utf-8"), n))
+        lines = _lines_said_once(corpus, target)
+        return lambda n: _save(
+            target, _edit_plain(target.read_text(encoding="utf-8"), lines[n % len(lines)])
+        )
     corpus.mkdir(parents=True)
     target = corpus / "papers.jsonl"
     with gzip.open(data, "rt", encoding="utf-8") as source, target.open("w") as out:
@@ -133,9 +145,20 @@ def _write_corpus(size: str, corpus: Path, data: Path) -> Callable[[int], None]:
     return lambda n: _save(target, _edit_jsonl(target.read_text(encoding="utf-8"), n))
 
 
-def _edit_plain(text: str, n: int) -> str:
+def _lines_said_once(corpus: Path, target: Path) -> list[int]:
+    """Lines of ``target`` whose abstract no other line repeats: editing one copy of a repeated
+    abstract splits it off as a new paper, which is an addition, not an edit of a shown page."""
+    counts: dict[str, int] = {}
+    for path in corpus.iterdir():
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            counts[line.strip()] = counts.get(line.strip(), 0) + 1
+    lines = target.read_text(encoding="utf-8").split("\n")
+    return [i for i, line in enumerate(lines) if line.strip() and counts[line.strip()] == 1]
+
+
+def _edit_plain(text: str, index: int) -> str:
     lines = text.split("\n")
-    lines[n % len(lines)] = f"Edit {n} of the bench. " + lines[n % len(lines)]
+    lines[index] = "Edited by the bench. " + lines[index]
     return "\n".join(lines)
 
 
@@ -171,7 +194,17 @@ class _Server:
     def __init__(self, proc: subprocess.Popen[str], port: int, log: Path) -> None:
         self.proc, self.port, self.log = proc, port, log
 
-    def save_to_reload(self, save: Callable[[], None]) -> float:
+    def wait_until_prepared(self) -> None:
+        """serve primes its in-memory state after an up-to-date first build; edits made
+        before that are previewed only after it, which a writer sees once per session."""
+        deadline = time.monotonic() + 3600
+        while "ready for fast previews" not in self.log.read_text():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit(f"serve never got ready:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def save_to_reload(self, save: Callable[[], None]) -> tuple[float, float]:
+        """Seconds from the save to the first reload event, and to the full build's."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         conn.request("GET", "/__digest__/events")
         response = conn.getresponse()
@@ -181,25 +214,40 @@ class _Server:
             time.sleep(0.3)
             started = time.perf_counter()
             save()
-            for kind in events:
-                if kind in ("reload", "failed"):
-                    if kind == "failed":
-                        raise SystemExit(f"the rebuild failed:\n{self.log.read_text()[-2000:]}")
-                    return time.perf_counter() - started
+            first = None
+            for kind, data in events:
+                if kind == "failed":
+                    raise SystemExit(f"the rebuild failed:\n{self.log.read_text()[-2000:]}")
+                if kind == "reload":
+                    now = time.perf_counter() - started
+                    first = now if first is None else first
+                    if not json.loads(data or "{}").get("preview"):
+                        return first, now
             raise SystemExit("the event stream ended")
         finally:
             conn.close()
 
     def build_lines(self) -> str:
-        lines = [line for line in self.log.read_text().splitlines() if line.startswith("build ")]
+        lines = [
+            line
+            for line in self.log.read_text().splitlines()
+            if line.startswith(("build ", "preview "))
+        ]
         return "\n  ".join(lines) if lines else "(none)"
 
 
-def _sse(response: http.client.HTTPResponse) -> Iterator[str]:
+def _sse(response: http.client.HTTPResponse) -> Iterator[tuple[str, str]]:
+    """(event, data) pairs of a server-sent event stream."""
+    kind, data = "", ""
     for raw in response:
         line = raw.decode("utf-8").rstrip("\n")
         if line.startswith("event:"):
-            yield line[6:].strip()
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+        elif not line and kind:
+            yield kind, data
+            kind, data = "", ""
 
 
 @contextmanager

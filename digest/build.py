@@ -70,7 +70,10 @@ class BuildReport:
 
 
 def build(
-    config: Config, progress: Progress | None = None, state: BuildState | None = None
+    config: Config,
+    progress: Progress | None = None,
+    state: BuildState | None = None,
+    stop_if_up_to_date: bool = True,
 ) -> BuildReport:
     """One build; ``state`` carries what earlier builds in this process can lend (serve)."""
     started = time.perf_counter()
@@ -81,7 +84,8 @@ def build(
     cache = ContentCache(resolve_cache_dir(config.cache_dir))
     try:
         inputs = input_fingerprint(config)
-        if (last := unchanged_build(config, cache, inputs)) is not None:
+        last = unchanged_build(config, cache, inputs) if stop_if_up_to_date else None
+        if last is not None:
             state.skip()
             return _report(last, 0, last.files, counter.count, started, up_to_date=True)
         state.begin(config, cache)
@@ -99,7 +103,7 @@ def build(
             build_feeds(digest, config),
         )
         stats = write_site(config.out, with_sitemap(pages, config), [builtin_dir("static")])
-        state.commit()
+        state.commit(digest)
         last = BuildRecord(
             inputs=inputs,
             output=output_fingerprint(config.out),

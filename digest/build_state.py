@@ -19,7 +19,7 @@ from typing import Any
 from digest.cache import ContentCache, content_key
 from digest.config import Config
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
-from digest.model import Paper, Record, Theme
+from digest.model import Digest, Paper, Record, Theme
 from digest.page_memo import PageMemo
 from digest.render import template_dirs
 from digest.sources import read_file
@@ -64,6 +64,7 @@ class BuildState:
         self._pages_key = ""
         self._templates = ""
         self._environment: tuple[tuple[str, Config], Any] | None = None
+        self.digest: Digest | None = None  # what the site on disk shows, once built here
 
     def begin(self, config: Config, cache: ContentCache) -> None:
         """Start one build: fresh per-build digests, page records for this output folder."""
@@ -85,8 +86,9 @@ class BuildState:
         self.files_read = self.files_reused = 0
         self.pages.rendered = self.pages.kept = 0
 
-    def commit(self) -> None:
+    def commit(self, digest: Digest) -> None:
         """The new site is in place: keep what it was built from."""
+        self.digest = digest
         changed = self.pages.commit()
         self._files = {k: v for k, v in self._files.items() if k in self._seen_files}
         if changed and self._cache is not None:

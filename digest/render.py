@@ -6,7 +6,7 @@ Pages are yielded one at a time so a 100,000-paper site never sits in memory at 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,59 +102,88 @@ def build_date() -> str | None:
 
 
 def render_site(
-    digest: Digest, config: Config, env: Environment, memo: PageMemo | None = None
+    digest: Digest,
+    config: Config,
+    env: Environment,
+    memo: PageMemo | None = None,
+    only: Collection[str] | None = None,
 ) -> Iterator[Page]:
-    """Every page of the site, the cheap ones first."""
+    """Every page of the site (or those whose paths are in ``only``), the cheap ones first."""
     site = _site_context(digest, config)
     render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
-    yield render(
+    for template, path, context in _page_plan(digest, config, site):
+        if only is None or path in only:
+            yield render(template, path, **context())
+
+
+PagePlan = Iterator[tuple[str, str, Callable[[], dict[str, Any]]]]
+
+
+def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan:
+    """Each page's template and path, with its context computed only if it is rendered."""
+    yield (
         "index.html",
         "index.html",
-        newest=_newest(digest, config.newest_papers),
-        theme_map=digest.theme_map,
-        timeline=digest.timeline,
+        lambda: {
+            "newest": _newest(digest, config.newest_papers),
+            "theme_map": digest.theme_map,
+            "timeline": digest.timeline,
+        },
     )
-    yield render("search.html", "search.html")
-    yield render("404.html", "404.html", inline_css=_inline_css(), inline_js=_inline_js())
-    yield render("keyphrases.html", "keyphrases.html")
+    yield "search.html", "search.html", dict
+    yield "404.html", "404.html", lambda: {"inline_css": _inline_css(), "inline_js": _inline_js()}
+    yield "keyphrases.html", "keyphrases.html", dict
     pages = _chunks(digest.papers, PAPERS_PER_LIST_PAGE)
     for number, chunk in enumerate(pages, start=1):
-        yield render(
+        yield (
             "papers.html",
             all_papers_path(number),
-            papers=chunk,
-            page_number=number,
-            page_count=len(pages),
-            page_links=[(n, all_papers_path(n)) for n in range(1, len(pages) + 1)],
+            lambda number=number, chunk=chunk: {
+                "papers": chunk,
+                "page_number": number,
+                "page_count": len(pages),
+                "page_links": [(n, all_papers_path(n)) for n in range(1, len(pages) + 1)],
+            },
         )
     position = {p.id: i for i, p in enumerate(digest.papers)}
     for theme in digest.themes:
-        papers = sorted(
-            (digest.paper(pid) for pid in theme.paper_ids), key=lambda p: position[p.id]
-        )
-        yield render(
+        yield (
             "theme.html",
             theme_path(theme.slug),
-            theme=theme,
-            papers=papers,
-            charts=digest.theme_charts.get(theme.slug),
+            lambda theme=theme: {
+                "theme": theme,
+                "papers": sorted(
+                    (digest.paper(pid) for pid in theme.paper_ids), key=lambda p: position[p.id]
+                ),
+                "charts": digest.theme_charts.get(theme.slug),
+            },
         )
     for keyphrase in digest.keyphrases:
-        papers = [digest.paper(pid) for pid in keyphrase.paper_ids]
-        yield render(
-            "keyphrase.html", keyphrase_path(keyphrase.slug), keyphrase=keyphrase, papers=papers
+        yield (
+            "keyphrase.html",
+            keyphrase_path(keyphrase.slug),
+            lambda keyphrase=keyphrase: {
+                "keyphrase": keyphrase,
+                "papers": [digest.paper(pid) for pid in keyphrase.paper_ids],
+            },
         )
     for paper in digest.papers:
-        related = [digest.paper(pid) for pid in digest.related.get(paper.id, ())]
-        theme = site["theme_by_slug"].get(paper.theme)
-        yield render(
+        yield (
             "paper.html",
             paper_path(paper.id),
-            paper=paper,
-            theme=theme,
-            why=name_matches(paper.keyphrases, theme.name) if theme else (),
-            related=[(r, shared_keyphrases(r, paper)) for r in related],
+            lambda paper=paper: _paper_context(digest, site, paper),
         )
+
+
+def _paper_context(digest: Digest, site: dict[str, Any], paper: Paper) -> dict[str, Any]:
+    related = [digest.paper(pid) for pid in digest.related.get(paper.id, ())]
+    theme = site["theme_by_slug"].get(paper.theme)
+    return {
+        "paper": paper,
+        "theme": theme,
+        "why": name_matches(paper.keyphrases, theme.name) if theme else (),
+        "related": [(r, shared_keyphrases(r, paper)) for r in related],
+    }
 
 
 def _renderer(env: Environment, site: dict[str, Any]) -> Callable[..., Page]:

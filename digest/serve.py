@@ -34,7 +34,8 @@ from digest.cache import resolve_cache_dir
 from digest.config import DEFAULT_CONFIG_FILE, Config, ConfigError
 from digest.output import OutputError
 from digest.preview_server import EventHub, PreviewServer, PreviewStatus
-from digest.render import template_dirs
+from digest.quick_preview import preview_edits
+from digest.render import make_environment, template_dirs
 from digest.resources import builtin_dir
 from digest.watch import Debouncer, IgnoreRules, SiteWatcher, WatchTarget
 
@@ -78,7 +79,9 @@ class PreviewSession:
             config = self.load_config()
         except ConfigError as err:
             return self._failed(str(err))
-        self.config = config
+        previous, self.config = self.config, config
+        if config == previous and self._only_sources(changed, config):
+            self._preview(config, started)
         with _collected_warnings() as warnings:
             try:
                 report = build(config, None, self.state)
@@ -86,6 +89,56 @@ class PreviewSession:
                 return self._failed(describe_build_error(err))
         self._succeeded(report, warnings, changed, time.perf_counter() - started)
         return True
+
+    def prepare(self, preload: threading.Thread | None = None) -> None:
+        """After a first build that found the site up to date, build once more without that
+        shortcut, so the last digest is in memory and the first edit can be previewed; then
+        wait for ``preload`` (libraries loading in the background) to finish."""
+        if self.config is None or self.status.error:
+            return
+        started = time.perf_counter()
+        if self.state.digest is None:
+            try:
+                build(self.config, None, self.state, stop_if_up_to_date=False)
+            except Exception as err:  # the next save rebuilds and reports it
+                log.debug("preparing fast previews failed: %s", err)
+                return
+        env = self.state.environment(self.config, make_environment)
+        for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
+            env.get_template(name)  # compiled now rather than on the first save
+        if preload is not None:
+            preload.join()
+        log.info("ready for fast previews of edits (%.1f s)", time.perf_counter() - started)
+
+    def _only_sources(self, changed: frozenset[Path], config: Config) -> bool:
+        if not changed or self.state.digest is None or self.status.error is not None:
+            return False
+        sources = [s.resolve() for s in config.sources]
+        others = [d.resolve() for d in (*template_dirs(config), builtin_dir("static"))]
+        return all(
+            any(p.resolve().is_relative_to(s) for s in sources)
+            and not any(p.resolve().is_relative_to(o) for o in others)
+            for p in changed
+        )
+
+    def _preview(self, config: Config, started: float) -> None:
+        """Show the edited papers' pages at once; the full build that follows replaces them."""
+        assert self.state.digest is not None
+        try:
+            preview = preview_edits(config, self.state, self.state.digest)
+        except Exception as err:  # the full build reports whatever is wrong
+            log.debug("no preview: %s", err)
+            return
+        if preview is None or not preview.pages:
+            return
+        self.status = replace(self.status, build=self.status.build + 1, built_at=time.time())
+        log.info(
+            "preview in %.2f s: %d edited paper(s), %d page(s) refreshed; full build follows",
+            time.perf_counter() - started,
+            preview.papers,
+            len(preview.pages),
+        )
+        self.hub.publish("reload", {**self.status.as_json(), "preview": True})
 
     def _failed(self, message: str) -> bool:
         log.error("%s", message)
@@ -150,11 +203,13 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
         with _sigterm_as_interrupt():
             if not session.rebuild(frozenset()) and not config.out.is_dir():
                 log.warning("no site to show yet; the first good build will appear")
-            threading.Thread(target=_preload_build_libraries, daemon=True).start()
+            preload = threading.Thread(target=_preload_build_libraries, daemon=True)
+            preload.start()
             watcher.watch(*_watch_plan(session.config or config, options))
             print(f"Serving {server.url} (Ctrl-C to stop)", flush=True)
             if options.open_browser:
                 threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+            session.prepare(preload)
             _rebuild_loop(session, debouncer, watcher, options)
     except KeyboardInterrupt:
         pass
@@ -170,9 +225,13 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
 
 def _preload_build_libraries() -> None:
     """A build that found the site up to date never imported scikit-learn or YAKE; import them
-    now, while the writer reads the page, so the first save does not wait seconds for them."""
-    for name in ("sklearn.cluster", "sklearn.decomposition", "sklearn.feature_extraction", "yake"):
+    now, and load YAKE's and the lexicon's tables with one throwaway extraction, while the
+    writer reads the page, so the first save does not wait seconds for them."""
+    for name in ("sklearn.cluster", "sklearn.decomposition", "sklearn.feature_extraction"):
         importlib.import_module(name)
+    from digest.keyphrases import candidate_phrases
+
+    candidate_phrases("Warm caches make the first rebuild as fast as the next ones.", "", "en")
 
 
 def exit_now(code: int) -> NoReturn:

@@ -256,18 +256,41 @@ def test_the_first_build_is_served_with_the_reload_script_only_over_http(served:
 # --- rebuilding ---------------------------------------------------------------------------
 
 
-def test_an_edited_abstract_is_served_after_one_reload_event(
+def test_an_edited_abstract_is_previewed_at_once_then_fully_rebuilt(
     served: Served, events: EventStream
 ) -> None:
     source = served.papers / "003_e5ba666f4ce3f3d9.txt"
     before = served.status()["build"]
+    (shown,) = [p for p in served.papers_json() if "We study conditions" in p["abstract"]]
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace("We study conditions", "Quokkas study conditions", 1))
     kind, data = events.next()
     assert (kind, data["build"], data["error"]) == ("reload", before + 1, None)
+    assert data["preview"] is True
+    page = served.request("/" + shown["path"]).text
+    assert "Quokkas study conditions" in page  # the page being read, refreshed in place
+    assert shown["keyphrases"][0] in page
+    kind, data = events.next()
+    assert (kind, data["build"], data["error"]) == ("reload", before + 2, None)
+    assert "preview" not in data
     edited = [p for p in served.papers_json() if p["abstract"].startswith("Quokkas study")]
     assert len(edited) == 1
     assert "Quokkas study conditions" in served.request("/" + edited[0]["path"]).text
+    assert "Traceback" not in served.log_text()
+
+
+def test_a_template_change_is_not_previewed(served: Served, events: EventStream) -> None:
+    override = served.project / "mytemplates" / "search.html"
+    before = served.status()["build"]
+    builtin = (served.checkout / "templates" / "search.html").read_text(encoding="utf-8")
+    changed = builtin.replace("<h1>Search</h1>", "<h1>Search</h1><p>Numbats</p>", 1)
+    override.write_text(changed, encoding="utf-8")
+    try:
+        kind, data = events.next()
+        assert (kind, data["build"]) == ("reload", before + 1) and "preview" not in data
+        assert "Numbats" in served.request("/search.html").text
+    finally:
+        served.after_build(override.unlink)
 
 
 def test_a_burst_of_twenty_saves_is_one_rebuild(served: Served) -> None:
@@ -555,6 +578,14 @@ def _drive_browser(served: Served, style: Path) -> None:
             source.write_text(text.replace("study conditions", "Wombats reconsider", 1))
             page.wait_for_function("() => document.body.innerText.includes('Wombats reconsider')")
             assert page.evaluate("window.__sameDocument") is None, "the page did not reload"
+            # The first reload shows the preview; the full build's reload follows.
+            wait_for(lambda: not served.status()["building"], "the full build")
+            page.wait_for_function(
+                "b => document.querySelector('script[data-digest-build]')"
+                ".getAttribute('data-digest-build') === String(b)",
+                arg=served.status()["build"],
+            )
+            assert "Wombats reconsider" in page.inner_text("body")
 
             page.evaluate("window.__sameDocument = true")
             page.wait_for_timeout(300)

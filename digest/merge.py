@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from digest.diagnostics import warn_at
 from digest.model import Paper, PaperDate, Record
@@ -17,6 +18,7 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 DERIVED_ID_LENGTH = 12
 
 
+@lru_cache(maxsize=1 << 18)
 def normalise_abstract(text: str) -> str:
     """The identity of an abstract: case, punctuation and whitespace do not make a new paper."""
     folded = unicodedata.normalize("NFKC", text).casefold()

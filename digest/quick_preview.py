@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from pathlib import Path
 
 from digest.build_state import BuildState
@@ -48,11 +49,14 @@ def preview_edits(config: Config, state: BuildState, last: Digest) -> Preview | 
     the change is not a plain edit of a few papers (the full build will show it)."""
     with _handlers_muted():  # the full build that follows reports any problem, once
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
-    edits = edited_papers(last.papers, merge_records(records))
+        papers = merge_records(records)
+    edits = edited_papers(last.papers, papers)
     if not edits:
         return None
     digest = _with_edits(last, edits)
     wanted = _pages_showing(digest, [p.id for p in edits])
+    if not _home_shows(last, edits, config.newest_papers):
+        wanted -= {"index.html"}
     env = state.environment(config, make_environment)
     written = _write_in_place(config.out, render_site(digest, config, env, only=wanted))
     return Preview(len(edits), written)
@@ -94,8 +98,17 @@ def edited_papers(before: Sequence[Paper], after: Sequence[Paper]) -> list[Paper
     return edits
 
 
-def _text_of(paper: Paper) -> tuple[object, ...]:
-    return tuple(getattr(paper, f.name) for f in fields(paper) if f.name not in _DERIVED | {"id"})
+_text_of = attrgetter(*(f.name for f in fields(Paper) if f.name not in _DERIVED | {"id"}))
+
+
+def _home_shows(last: Digest, edits: Sequence[Paper], newest: int) -> bool:
+    """The home page shows titles and dates of all papers (map, timeline) and the abstracts of
+    the newest: an edit elsewhere in an abstract leaves it as it is."""
+    dated = [p.id for p in last.papers if p.date and p.date.year][:newest]
+    return any(
+        p.id in dated or (p.title, p.date) != (last.paper(p.id).title, last.paper(p.id).date)
+        for p in edits
+    )
 
 
 def _with_edits(last: Digest, edits: Iterable[Paper]) -> Digest:

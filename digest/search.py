@@ -18,6 +18,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import lunr
@@ -35,6 +36,7 @@ DOCS_PER_SHARD = 200
 MIN_SHARD_BYTES = 32_000
 MAX_TERM_SHARDS = 1200
 K1, B = 1.2, 0.75
+PIPELINE = ["stemmer"]
 
 
 def build_search_index(
@@ -45,21 +47,24 @@ def build_search_index(
 ) -> Iterator[Page]:
     papers = digest.papers
     terms = paper_terms(papers, cache, workers, progress)
-    index = assemble_index(terms)
-    shards = split_by_term(index)
-    doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
-    for number, shard in enumerate(shards):
+    bounds = []
+    # Shards are made and written one at a time: at 100,000 papers the whole index as Python
+    # objects, or as JSON text, is gigabytes.
+    for number, shard in enumerate(split_by_term(index_parts(terms))):
         yield _script(f"search/terms-{number}.js", "digestSearchTerms", number, shard["text"])
+        bounds.append([shard["first"], shard["last"], shard["bytes"]])
+    del terms
+    doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
     for number, docs in enumerate(doc_shards):
         yield _script(f"search/docs-{number}.js", "digestSearchDocs", number, _json(docs))
     manifest = {
         "version": 2,
-        "lunr": index["version"],
-        "fields": index["fields"],
-        "pipeline": index["pipeline"],
+        "lunr": lunr.__TARGET_JS_VERSION__,
+        "fields": [name for name, _ in SEARCH_FIELDS],
+        "pipeline": PIPELINE,
         "docCount": len(papers),
         "docsPerShard": DOCS_PER_SHARD,
-        "shards": [[s["first"], s["last"], s["bytes"]] for s in shards],
+        "shards": bounds,
     }
     yield Page(MANIFEST_PATH, f"window.DIGEST_SEARCH={_json(manifest)};\n".encode())
 
@@ -75,9 +80,19 @@ def doc_ref(position: int) -> str:
             return out
 
 
-def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
-    """lunr's serialised index, computed as ``lunr.Builder`` does (BM25, k1=1.2, b=0.75,
-    field boosts, scores rounded to 3 places), from per-document term counts."""
+@dataclass(frozen=True)
+class IndexParts:
+    """lunr's index before serialisation, in compact form: postings as lists of refs (lunr's
+    ``{ref: {}}`` objects are made per shard, when written)."""
+
+    vocabulary: list[str]
+    postings: dict[str, dict[str, list[str]]]  # term → field → refs
+    vectors: list[tuple[str, list[float]]]  # "field/ref" → [term index, score, …]
+
+
+def index_parts(terms: Sequence[Sequence[FieldTerms]]) -> IndexParts:
+    """What ``lunr.Builder`` computes (BM25, k1=1.2, b=0.75, field boosts, scores rounded to 3
+    places), from per-document term counts."""
     fields = [name for name, _ in SEARCH_FIELDS]
     postings: dict[str, dict[str, list[str]]] = defaultdict(lambda: {f: [] for f in fields})
     lengths = [0.0] * len(fields)
@@ -97,22 +112,30 @@ def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
         for position, doc in enumerate(terms):
             length, counts = doc[f]
             vectors.append(
-                [
+                (
                     f"{name}/{doc_ref(position)}",
                     _vector(counts, length, average[f], boost, idf, term_index),
-                ]
+                )
             )
-    inverted = [
-        [t, {**{f: {r: {} for r in postings[t][f]} for f in fields}, "_index": term_index[t]}]
-        for t in vocabulary
-    ]
+    return IndexParts(vocabulary, dict(postings), vectors)
+
+
+def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
+    """lunr's serialised index, whole (what ``lunr.Index.load`` reads)."""
+    parts = index_parts(terms)
     return {
         "version": lunr.__TARGET_JS_VERSION__,
-        "fields": fields,
-        "fieldVectors": vectors,
-        "invertedIndex": inverted,
-        "pipeline": ["stemmer"],
+        "fields": [name for name, _ in SEARCH_FIELDS],
+        "fieldVectors": [list(v) for v in parts.vectors],
+        "invertedIndex": [_inverted_entry(parts, i) for i in range(len(parts.vocabulary))],
+        "pipeline": PIPELINE,
     }
+
+
+def _inverted_entry(parts: IndexParts, i: int) -> list[Any]:
+    term = parts.vocabulary[i]
+    by_field = parts.postings[term]
+    return [term, {**{f: {r: {} for r in refs} for f, refs in by_field.items()}, "_index": i}]
 
 
 def _idf(documents_with_term: int, n: int) -> float:
@@ -135,11 +158,12 @@ def _vector(
     return elements
 
 
-def split_by_term(index: dict[str, Any], max_shards: int = MAX_TERM_SHARDS) -> list[dict[str, Any]]:
-    """Consecutive term ranges of similar size, each with exactly its terms' vector entries."""
-    inverted = index["invertedIndex"]
+def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Iterator[dict[str, Any]]:
+    """Consecutive term ranges of similar size, each with exactly its terms' vector entries,
+    one at a time."""
+    vocabulary = parts.vocabulary
     weights = [
-        len(t) + 20 * sum(len(r) for k, r in p.items() if k != "_index") for t, p in inverted
+        len(t) + 20 * sum(len(refs) for refs in parts.postings[t].values()) for t in vocabulary
     ]
     target = max(MIN_SHARD_BYTES, sum(weights) // max_shards + 1)
     shard_of: list[int] = []
@@ -149,31 +173,31 @@ def split_by_term(index: dict[str, Any], max_shards: int = MAX_TERM_SHARDS) -> l
             number, size = number + 1, 0
         shard_of.append(number)
         size += weight
-    count = number + 1 if inverted else 0
-    vectors: list[dict[str, list[float]]] = [{} for _ in range(count)]
-    for field_ref, elements in index["fieldVectors"]:
+    count = number + 1 if vocabulary else 0
+    vectors: list[dict[str, list[float]] | None] = [{} for _ in range(count)]
+    for field_ref, elements in parts.vectors:
         for j in range(0, len(elements), 2):
-            vectors[shard_of[elements[j]]].setdefault(field_ref, []).extend(elements[j : j + 2])
+            shard = vectors[shard_of[elements[j]]]
+            assert shard is not None
+            shard.setdefault(field_ref, []).extend(elements[j : j + 2])
     bounds: dict[int, list[int]] = {}
     for i, n in enumerate(shard_of):
         bounds.setdefault(n, [i, i])[1] = i
-    shards = []
     for n in range(count):
         first, last = bounds[n]
+        shard_vectors, vectors[n] = vectors[n], None
+        assert shard_vectors is not None
         body = {
-            "invertedIndex": inverted[first : last + 1],
-            "fieldVectors": list(vectors[n].items()),
+            "invertedIndex": [_inverted_entry(parts, i) for i in range(first, last + 1)],
+            "fieldVectors": list(shard_vectors.items()),
         }
         text = _json(body)
-        shards.append(
-            {
-                "first": inverted[first][0],
-                "last": inverted[last][0],
-                "text": text,
-                "bytes": len(text.encode()),
-            }
-        )
-    return shards
+        yield {
+            "first": vocabulary[first],
+            "last": vocabulary[last],
+            "text": text,
+            "bytes": len(text.encode()),
+        }
 
 
 def _doc_shards(papers: Sequence[Paper], themes: dict[str, str]) -> list[list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from lunr.index import Index
 from digest.cache import ContentCache
 from digest.merge import merge_records
 from digest.parallel import cached_map
-from digest.search import assemble_index, doc_ref, split_by_term
+from digest.search import assemble_index, doc_ref, index_parts, split_by_term
 from digest.search_terms import SEARCH_FIELDS, field_texts, terms_of_chunk
 from digest.sources import load_records
 from tests.conftest import SEEDS
@@ -44,8 +44,9 @@ def test_scores_equal_lunr_builder(seed_texts: list[tuple[str, ...]], query: str
 
 
 def test_shards_partition_terms_and_vector_entries(seed_texts: list[tuple[str, ...]]) -> None:
-    index = assemble_index(terms_of_chunk(seed_texts))
-    shards = split_by_term(index, max_shards=8)
+    terms = terms_of_chunk(seed_texts)
+    index = assemble_index(terms)
+    shards = list(split_by_term(index_parts(terms), max_shards=8))
     assert len(shards) > 3
     terms = [t for s in shards for t, _ in json.loads(s["text"])["invertedIndex"]]
     assert terms == [t for t, _ in index["invertedIndex"]]

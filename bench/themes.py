@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digest.build import build
 from digest.config import Config
-from digest.phrase_cleaning import phrase_key
+from digest.why_here import name_matches
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-themes-dev.jsonl.gz"
 
@@ -69,18 +69,15 @@ def baseline_labels(rows: list[dict], k: int) -> list[int]:
 
 def name_coverage(papers: dict[str, dict]) -> float:
     """Average over themes of the share of its papers carrying a keyphrase of its name: a
-    paper carries "black hole" when one of its keyphrases contains it (singular or plural)."""
+    paper carries "black hole" when one of its keyphrases contains it (singular or plural),
+    the rule the site's "why here" uses."""
     by_theme: dict[str, list[dict]] = {}
     for paper in papers.values():
         by_theme.setdefault(paper["theme"]["slug"], []).append(paper)
     shares = []
     for members in by_theme.values():
-        name = members[0]["theme"]["name"].replace(" & ", ", ").split(", ")
-        wanted = [f" {phrase_key(n.lower())} " for n in name]
-        hits = sum(
-            any(w in f" {phrase_key(k.lower())} " for w in wanted for k in p["keyphrases"])
-            for p in members
-        )
+        name = members[0]["theme"]["name"]
+        hits = sum(bool(name_matches(p["keyphrases"], name)) for p in members)
         shares.append(hits / len(members))
     return sum(shares) / len(shares)
 

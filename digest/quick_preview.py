@@ -31,7 +31,7 @@ from digest.paths import (
     paper_path,
     theme_path,
 )
-from digest.render import Page, make_environment, render_site
+from digest.render import Page, make_environment, newest_papers, render_site
 from digest.sources import load_records
 
 MAX_EDITED = 20
@@ -55,8 +55,8 @@ def preview_edits(config: Config, state: BuildState, last: Digest) -> Preview | 
         return None
     digest = _with_edits(last, edits)
     wanted = _pages_showing(digest, [p.id for p in edits])
-    if not _home_shows(last, edits, config.newest_papers):
-        wanted -= {"index.html"}
+    if _home_shows(last, edits, config.newest_papers):
+        wanted |= {"index.html"}
     env = state.environment(config, make_environment)
     written = _write_in_place(config.out, render_site(digest, config, env, only=wanted))
     return Preview(len(edits), written)
@@ -104,9 +104,9 @@ _text_of = attrgetter(*(f.name for f in fields(Paper) if f.name not in _DERIVED 
 def _home_shows(last: Digest, edits: Sequence[Paper], newest: int) -> bool:
     """The home page shows titles and dates of all papers (map, timeline) and the abstracts of
     the newest: an edit elsewhere in an abstract leaves it as it is."""
-    dated = [p.id for p in last.papers if p.date and p.date.year][:newest]
+    listed = {p.id for p in newest_papers(last, newest)}
     return any(
-        p.id in dated or (p.title, p.date) != (last.paper(p.id).title, last.paper(p.id).date)
+        p.id in listed or (p.title, p.date) != (last.paper(p.id).title, last.paper(p.id).date)
         for p in edits
     )
 
@@ -118,9 +118,9 @@ def _with_edits(last: Digest, edits: Iterable[Paper]) -> Digest:
 
 def _pages_showing(digest: Digest, ids: Sequence[str]) -> frozenset[str]:
     """Every page that shows one of these papers: its own, its theme's, its keyphrases', the
-    list page it is on, the home page, and the pages listing it as related."""
+    list page it is on, and the pages listing it as related (the home page: ``_home_shows``)."""
     edited = set(ids)
-    paths = {"index.html", *(paper_path(pid) for pid in ids)}
+    paths = {paper_path(pid) for pid in ids}
     for index, paper in enumerate(digest.papers):
         if paper.id in edited:
             paths.add(all_papers_path(index // PAPERS_PER_LIST_PAGE + 1))

@@ -125,7 +125,7 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan
         "index.html",
         "index.html",
         lambda: {
-            "newest": _newest(digest, config.newest_papers),
+            "newest": newest_papers(digest, config.newest_papers),
             "theme_map": digest.theme_map,
             "timeline": digest.timeline,
         },
@@ -215,7 +215,8 @@ def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
     }
 
 
-def _newest(digest: Digest, count: int) -> list[Paper]:
+def newest_papers(digest: Digest, count: int) -> list[Paper]:
+    """The dated papers the home page lists, newest first."""
     dated = [p for p in digest.papers if p.date and p.date.year]
     return dated[:count]
 

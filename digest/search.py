@@ -174,19 +174,16 @@ def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Itera
         shard_of.append(number)
         size += weight
     count = number + 1 if vocabulary else 0
-    vectors: list[dict[str, list[float]] | None] = [{} for _ in range(count)]
+    vectors: list[dict[str, list[float]]] = [{} for _ in range(count)]
     for field_ref, elements in parts.vectors:
         for j in range(0, len(elements), 2):
-            shard = vectors[shard_of[elements[j]]]
-            assert shard is not None
-            shard.setdefault(field_ref, []).extend(elements[j : j + 2])
+            vectors[shard_of[elements[j]]].setdefault(field_ref, []).extend(elements[j : j + 2])
     bounds: dict[int, list[int]] = {}
     for i, n in enumerate(shard_of):
         bounds.setdefault(n, [i, i])[1] = i
     for n in range(count):
         first, last = bounds[n]
-        shard_vectors, vectors[n] = vectors[n], None
-        assert shard_vectors is not None
+        shard_vectors, vectors[n] = vectors[n], {}  # each shard's share is freed once written
         body = {
             "invertedIndex": [_inverted_entry(parts, i) for i in range(first, last + 1)],
             "fieldVectors": list(shard_vectors.items()),

@@ -115,11 +115,10 @@ class PreviewSession:
             return False
         sources = [s.resolve() for s in config.sources]
         others = [d.resolve() for d in (*template_dirs(config), builtin_dir("static"))]
-        return all(
-            any(p.resolve().is_relative_to(s) for s in sources)
-            and not any(p.resolve().is_relative_to(o) for o in others)
-            for p in changed
-        )
+        resolved = [p.resolve() for p in changed]
+        inside = [any(p.is_relative_to(s) for s in sources) for p in resolved]
+        outside = [not any(p.is_relative_to(o) for o in others) for p in resolved]
+        return all(inside) and all(outside)
 
     def _preview(self, config: Config, started: float) -> None:
         """Show the edited papers' pages at once; the full build that follows replaces them."""

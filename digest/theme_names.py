@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from digest.model import Paper
 from digest.phrase_cleaning import FUNCTION_WORDS, near_duplicates, phrase_key
+from digest.why_here import name_matches
 
 GENERIC_NAMES = frozenset(
     [
@@ -236,7 +237,7 @@ def tag_with_name(
     the phrase replaces the weakest keyphrase, so the count stays within its bounds."""
     tagged: dict[str, tuple[str, ...]] = {}
     for paper in members:
-        if _carries(paper, name.keys):
+        if name_matches(paper.keyphrases, name.name):
             continue
         said = [k for k in name.keys if corpus.says(paper, k)]
         if not said:
@@ -251,11 +252,6 @@ def tag_with_name(
         limit = max(len(paper.keyphrases), MIN_TAGGED_KEYPHRASES)
         tagged[paper.id] = (*kept[: limit - 1], phrase)
     return tagged
-
-
-def _carries(paper: Paper, keys: Sequence[str]) -> bool:
-    folded = [f" {phrase_key(k.lower())} " for k in paper.keyphrases]
-    return any(f" {key} " in phrase for key in keys for phrase in folded)
 
 
 Candidate = tuple[str, set[str], float]  # key, papers of the group carrying it, precision
@@ -287,8 +283,9 @@ def _ranked_candidates(
     scored.sort(key=lambda row: (-row[0], row[1]))
     ranked = []
     for _, key, inside, precision in scored[:CANDIDATE_POOL]:
-        said = corpus.said_by(key) & ids
-        if " " not in key and len(said) < SINGLE_WORD_MIN_SHARE * len(corpus.said_by(key)):
+        said_anywhere = corpus.said_by(key)
+        said = said_anywhere & ids
+        if " " not in key and len(said) < SINGLE_WORD_MIN_SHARE * len(said_anywhere):
             continue
         ranked.append((key, inside | said, precision))
     return ranked

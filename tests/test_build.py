@@ -194,10 +194,11 @@ def test_related_papers_show_the_keyphrases_they_share(seeds_site: Path) -> None
 
 def test_every_seed_theme_is_named_by_two_or_three_distinct_phrases(seeds_site: Path) -> None:
     from digest.theme_names import GENERIC_NAMES
+    from digest.why_here import name_phrases
 
     catalog = json.loads((seeds_site / "papers.json").read_text())["papers"]
     names = {p["theme"]["name"] for p in catalog}
-    phrases = [name.replace(" & ", ", ").split(", ") for name in names]
+    phrases = [name_phrases(name) for name in names]
     assert all(2 <= len(ps) <= 3 for ps in phrases), names
     flat = [p.lower() for ps in phrases for p in ps]
     assert len(flat) == len(set(flat)) and not set(flat) & GENERIC_NAMES, names

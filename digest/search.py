@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import lunr
+import numpy as np
 
 from digest.cache import ContentCache
 from digest.model import Digest, Paper
@@ -46,14 +47,14 @@ def build_search_index(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Page]:
     papers = digest.papers
-    terms = paper_terms(papers, cache, workers, progress)
+    parts = index_parts(paper_terms(papers, cache, workers, progress))
     bounds = []
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
-    for number, shard in enumerate(split_by_term(index_parts(terms))):
+    for number, shard in enumerate(split_by_term(parts)):
         yield _script(f"search/terms-{number}.js", "digestSearchTerms", number, shard["text"])
         bounds.append([shard["first"], shard["last"], shard["bytes"]])
-    del terms
+    del parts
     doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
     for number, docs in enumerate(doc_shards):
         yield _script(f"search/docs-{number}.js", "digestSearchDocs", number, _json(docs))
@@ -82,91 +83,124 @@ def doc_ref(position: int) -> str:
 
 @dataclass(frozen=True)
 class IndexParts:
-    """lunr's index before serialisation, in compact form: postings as lists of refs (lunr's
-    ``{ref: {}}`` objects are made per shard, when written)."""
+    """lunr's index before serialisation, as flat arrays with one entry per (field, document,
+    term): at 100,000 papers that is tens of millions of entries, which as Python lists and
+    dicts took gigabytes. Entries are in lunr's vector order (field, then document, then the
+    document's term order); a vector is numbered ``field * documents + position``."""
 
     vocabulary: list[str]
-    postings: dict[str, dict[str, list[str]]]  # term → field → refs
-    vectors: list[tuple[str, list[float]]]  # "field/ref" → [term index, score, …]
+    documents: int
+    entry_vector: np.ndarray  # int32
+    entry_term: np.ndarray  # int32, index into the sorted vocabulary
+    entry_score: np.ndarray  # float64, rounded to 3 places only when written, as lunr does
+    refs: list[str]
+
+    def vector_name(self, vector: int) -> str:
+        field, position = divmod(vector, self.documents)
+        return f"{SEARCH_FIELDS[field][0]}/{self.refs[position]}"
 
 
-def index_parts(terms: Sequence[Sequence[FieldTerms]]) -> IndexParts:
-    """What ``lunr.Builder`` computes (BM25, k1=1.2, b=0.75, field boosts, scores rounded to 3
-    places), from per-document term counts."""
-    fields = [name for name, _ in SEARCH_FIELDS]
-    postings: dict[str, dict[str, list[str]]] = defaultdict(lambda: {f: [] for f in fields})
-    lengths = [0.0] * len(fields)
-    for position, doc in enumerate(terms):
-        ref = doc_ref(position)
+def index_parts(terms: Iterable[Sequence[FieldTerms]]) -> IndexParts:
+    """What ``lunr.Builder`` computes (BM25, k1=1.2, b=0.75, field boosts), from per-document
+    term counts, read once and in order (so a stream of them is never held whole)."""
+    n = 0
+    fields = len(SEARCH_FIELDS)
+    first_seen: dict[str, int] = {}
+    ids = [array("i") for _ in range(fields)]
+    tfs = [array("i") for _ in range(fields)]
+    sizes = [array("i") for _ in range(fields)]
+    lengths = [array("d") for _ in range(fields)]
+    for doc in terms:
+        n += 1
         for f, (length, counts) in enumerate(doc):
-            lengths[f] += length
-            for term, _ in counts:
-                postings[term][fields[f]].append(ref)
-    n = len(terms)
-    average = [total / n if n else 0.0 for total in lengths]
-    vocabulary = sorted(postings)
-    term_index = {term: i for i, term in enumerate(vocabulary)}
-    idf = {t: _idf(sum(len(refs) for refs in postings[t].values()), n) for t in vocabulary}
-    vectors = []
-    for f, (name, boost) in enumerate(SEARCH_FIELDS):
-        for position, doc in enumerate(terms):
-            length, counts = doc[f]
-            vectors.append(
-                (
-                    f"{name}/{doc_ref(position)}",
-                    _vector(counts, length, average[f], boost, idf, term_index),
-                )
-            )
-    return IndexParts(vocabulary, dict(postings), vectors)
+            lengths[f].append(length)
+            sizes[f].append(len(counts))
+            ids[f].extend([first_seen.setdefault(term, len(first_seen)) for term, _ in counts])
+            tfs[f].extend([tf for _, tf in counts])
+    vocabulary = sorted(first_seen)
+    rank = np.empty(len(first_seen), dtype=np.int32)
+    rank[[first_seen[t] for t in vocabulary]] = np.arange(len(vocabulary), dtype=np.int32)
+    del first_seen
+    entry_term = rank[np.concatenate([np.frombuffer(a, dtype=np.int32) for a in ids])]
+    del ids, rank
+    documents_with = np.bincount(entry_term, minlength=len(vocabulary))
+    idf = np.array([_idf(int(d), n) for d in documents_with], dtype=np.float64)
+    scores, vectors = [], []
+    start = 0
+    for f, (_, boost) in enumerate(SEARCH_FIELDS):
+        length = np.frombuffer(lengths[f], dtype=np.float64)
+        average = length.sum() / n if n else 0.0
+        norm = K1 * (1 - B + B * (length / average)) if average else np.full(n, K1)
+        per_entry = np.frombuffer(sizes[f], dtype=np.int32)
+        vectors.append(np.repeat(np.arange(f * n, (f + 1) * n, dtype=np.int32), per_entry))
+        tf = np.frombuffer(tfs[f], dtype=np.int32).astype(np.float64)
+        term = entry_term[start : start + len(tf)]
+        start += len(tf)
+        scores.append(idf[term] * ((K1 + 1) * tf) / (np.repeat(norm, per_entry) + tf) * boost)
+    return IndexParts(
+        vocabulary=vocabulary,
+        documents=n,
+        entry_vector=np.concatenate(vectors) if vectors else np.zeros(0, np.int32),
+        entry_term=entry_term,
+        entry_score=np.concatenate(scores) if scores else np.zeros(0),
+        refs=[doc_ref(i) for i in range(n)],
+    )
 
 
 def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
     """lunr's serialised index, whole (what ``lunr.Index.load`` reads)."""
     parts = index_parts(terms)
+    every = np.arange(len(parts.entry_term))
     return {
         "version": lunr.__TARGET_JS_VERSION__,
         "fields": [name for name, _ in SEARCH_FIELDS],
-        "fieldVectors": [list(v) for v in parts.vectors],
-        "invertedIndex": [_inverted_entry(parts, i) for i in range(len(parts.vocabulary))],
+        "fieldVectors": [
+            [parts.vector_name(v), _vector_elements(parts, every[parts.entry_vector == v])]
+            for v in range(len(SEARCH_FIELDS) * parts.documents)
+        ],
+        "invertedIndex": _inverted_entries(parts, 0, len(parts.vocabulary) - 1, every),
         "pipeline": PIPELINE,
     }
-
-
-def _inverted_entry(parts: IndexParts, i: int) -> list[Any]:
-    term = parts.vocabulary[i]
-    by_field = parts.postings[term]
-    return [term, {**{f: {r: {} for r in refs} for f, refs in by_field.items()}, "_index": i}]
 
 
 def _idf(documents_with_term: int, n: int) -> float:
     return math.log(1 + abs((n - documents_with_term + 0.5) / (documents_with_term + 0.5)))
 
 
-def _vector(
-    counts: list[list],
-    length: int,
-    average: float,
-    boost: int,
-    idf: dict[str, float],
-    term_index: dict[str, int],
-) -> list[float]:
-    norm = K1 * (1 - B + B * (length / average)) if average else K1
+def _vector_elements(parts: IndexParts, entries: np.ndarray) -> list[float]:
     elements: list[float] = []
-    for term, tf in counts:
-        score = idf[term] * ((K1 + 1) * tf) / (norm + tf) * boost
-        elements.extend((term_index[term], round(score, 3)))
+    for term, score in zip(
+        parts.entry_term[entries].tolist(), parts.entry_score[entries].tolist(), strict=True
+    ):
+        elements.extend((term, round(score, 3)))
     return elements
+
+
+def _inverted_entries(parts: IndexParts, first: int, last: int, entries: np.ndarray) -> list:
+    """lunr's ``[term, {field: {ref: {}}, "_index": i}]`` for terms first..last, from their
+    entries (in vector order, so each field's refs come out in document order)."""
+    fields = [name for name, _ in SEARCH_FIELDS]
+    out = [
+        [t, {**{f: {} for f in fields}, "_index": i}]
+        for i, t in enumerate(parts.vocabulary[first : last + 1], first)
+    ]
+    by_term = entries[np.argsort(parts.entry_term[entries], kind="stable")]
+    for term, vector in zip(
+        parts.entry_term[by_term].tolist(), parts.entry_vector[by_term].tolist(), strict=True
+    ):
+        field, position = divmod(vector, parts.documents)
+        out[term - first][1][fields[field]][parts.refs[position]] = {}
+    return out
 
 
 def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Iterator[dict[str, Any]]:
     """Consecutive term ranges of similar size, each with exactly its terms' vector entries,
     one at a time."""
     vocabulary = parts.vocabulary
-    weights = [
-        len(t) + 20 * sum(len(refs) for refs in parts.postings[t].values()) for t in vocabulary
-    ]
+    postings = np.bincount(parts.entry_term, minlength=len(vocabulary)).tolist()
+    weights = [len(t) + 20 * p for t, p in zip(vocabulary, postings, strict=True)]
     target = max(MIN_SHARD_BYTES, sum(weights) // max_shards + 1)
-    shard_of: list[int] = []
+    shard_of = array("i")
     number, size = 0, 0
     for weight in weights:
         if size and size + weight > target:
@@ -174,19 +208,21 @@ def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Itera
         shard_of.append(number)
         size += weight
     count = number + 1 if vocabulary else 0
-    vectors: list[dict[str, list[float]]] = [{} for _ in range(count)]
-    for field_ref, elements in parts.vectors:
-        for j in range(0, len(elements), 2):
-            vectors[shard_of[elements[j]]].setdefault(field_ref, []).extend(elements[j : j + 2])
-    bounds: dict[int, list[int]] = {}
-    for i, n in enumerate(shard_of):
-        bounds.setdefault(n, [i, i])[1] = i
+    shard_array = np.frombuffer(shard_of, dtype=np.int32)
+    entry_shard = shard_array[parts.entry_term]
+    order = np.argsort(entry_shard, kind="stable")
+    ends = np.searchsorted(entry_shard[order], np.arange(count), side="right").tolist()
+    firsts = np.searchsorted(shard_array, np.arange(count), side="left").tolist()
+    del entry_shard
+    start = 0
     for n in range(count):
-        first, last = bounds[n]
-        shard_vectors, vectors[n] = vectors[n], {}  # each shard's share is freed once written
+        entries = order[start : ends[n]]
+        start = ends[n]
+        first = firsts[n]
+        last = (firsts[n + 1] if n + 1 < count else len(vocabulary)) - 1
         body = {
-            "invertedIndex": [_inverted_entry(parts, i) for i in range(first, last + 1)],
-            "fieldVectors": list(shard_vectors.items()),
+            "invertedIndex": _inverted_entries(parts, first, last, entries),
+            "fieldVectors": _shard_vectors(parts, entries),
         }
         text = _json(body)
         yield {
@@ -195,6 +231,23 @@ def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Itera
             "text": text,
             "bytes": len(text.encode()),
         }
+
+
+def _shard_vectors(parts: IndexParts, entries: np.ndarray) -> list[list[Any]]:
+    vectors: list[list[Any]] = []
+    current = -1
+    elements: list[float] = []
+    for vector, term, score in zip(
+        parts.entry_vector[entries].tolist(),
+        parts.entry_term[entries].tolist(),
+        parts.entry_score[entries].tolist(),
+        strict=True,
+    ):
+        if vector != current:
+            current, elements = vector, []
+            vectors.append([parts.vector_name(vector), elements])
+        elements.extend((term, round(score, 3)))
+    return vectors
 
 
 def _doc_shards(papers: Sequence[Paper], themes: dict[str, str]) -> list[list[dict[str, Any]]]:

@@ -8,7 +8,7 @@ Porter stemmer), so the index we assemble is the one ``lunr.Builder`` would buil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import lunr
@@ -29,6 +29,9 @@ _PIPELINE = (trimmer, stop_word_filter, stemmer)
 
 # Per field: (number of tokens after the pipeline, [[term, count], ...] sorted by term).
 FieldTerms = tuple[int, list[list]]
+# Papers whose terms are looked up (or computed) at once: as Python lists, the terms of 100,000
+# papers are gigabytes, so the caller folds each slice into compact arrays before the next.
+SLICE = 10_000
 
 
 def field_texts(paper: Paper) -> tuple[str, ...]:
@@ -41,10 +44,22 @@ def paper_terms(
     cache: ContentCache | None,
     workers: int,
     progress: Callable[[int, int], None] | None = None,
-) -> list[list[FieldTerms]]:
-    texts = [field_texts(p) for p in papers]
-    keys = [content_key("search-terms", TERMS_VERSION, t) for t in texts]
-    return cached_map(terms_of_chunk, texts, keys, cache, workers, progress)
+) -> Iterator[list[FieldTerms]]:
+    """Each paper's terms, in order, computed (or read) SLICE papers at a time."""
+    for start in range(0, len(papers), SLICE):
+        texts = [field_texts(p) for p in papers[start : start + SLICE]]
+        keys = [content_key("search-terms", TERMS_VERSION, t) for t in texts]
+        yield from cached_map(
+            terms_of_chunk, texts, keys, cache, workers, _offset(progress, start, len(papers))
+        )
+
+
+def _offset(
+    progress: Callable[[int, int], None] | None, start: int, total: int
+) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, _: progress(start + done, total)
 
 
 def terms_of_chunk(chunk: Sequence[tuple[str, ...]]) -> list[list[FieldTerms]]:

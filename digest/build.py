@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -18,7 +18,7 @@ from digest.feeds import build_feeds
 from digest.keyphrases import extract_keyphrases
 from digest.merge import merge_records
 from digest.output import write_site
-from digest.render import make_environment, render_site
+from digest.render import Page, make_environment, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
 from digest.sitemap import with_sitemap
@@ -74,8 +74,11 @@ def build(
     progress: Progress | None = None,
     state: BuildState | None = None,
     stop_if_up_to_date: bool = True,
+    pages_done: Callable[[], None] | None = None,
 ) -> BuildReport:
-    """One build; ``state`` carries what earlier builds in this process can lend (serve)."""
+    """One build; ``state`` carries what earlier builds in this process can lend (serve).
+    ``pages_done`` is called once every page is made, before the new site replaces the old
+    one: up to there, an interrupted build changes nothing (serve cancels stale builds)."""
     started = time.perf_counter()
     state = state or BuildState()
     counter = WarningCounter()
@@ -102,7 +105,8 @@ def build(
             [build_catalog(digest)],
             build_feeds(digest, config),
         )
-        stats = write_site(config.out, with_sitemap(pages, config), [builtin_dir("static")])
+        pages = _then(with_sitemap(pages, config), pages_done)
+        stats = write_site(config.out, pages, [builtin_dir("static")])
         state.commit(digest)
         last = BuildRecord(
             inputs=inputs,
@@ -119,6 +123,12 @@ def build(
         cache.close()
         logger.removeHandler(counter)
     return _report(last, stats.written, stats.unchanged, counter.count, started)
+
+
+def _then(pages: Iterable[Page], done: Callable[[], None] | None) -> Iterator[Page]:
+    yield from pages
+    if done is not None:
+        done()
 
 
 def _report(

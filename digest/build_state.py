@@ -19,10 +19,11 @@ from typing import Any
 from digest.cache import ContentCache, content_key
 from digest.config import Config
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
-from digest.model import Digest, Paper, Record, Theme
+from digest.model import Digest, Paper, Record, Source, Theme
 from digest.page_memo import PageMemo
 from digest.render import template_dirs
 from digest.sources import read_file
+from digest.sources.jsonl import LineMemo
 from digest.theme_map import ThemeMap, map_from_json, map_to_json
 
 ThemeGrouping = Callable[[Sequence[Paper], int | None], tuple[tuple[Paper, ...], tuple[Theme, ...]]]
@@ -38,6 +39,7 @@ class FileRecords:
     signature: _FileSignature
     records: list[Record]
     warnings: list[logging.LogRecord]
+    lines: dict[tuple[int, str], Record]
 
 
 class _Capture(logging.Handler):
@@ -114,11 +116,14 @@ class BuildState:
                 log.handle(warning)
             self.files_reused += 1
             return known.records
+        memo = LineMemo(previous=known.lines if known is not None else {})
         with _captured_warnings() as warnings:
-            records = read_file(path, display)
+            records = read_file(path, display, memo)
         self.files_read += 1
         if signature is not None:
-            self._files[key] = FileRecords(signature, records, warnings)
+            warned = {source.line for w in warnings if (source := _source_of(w)) is not None}
+            lines = {k: r for k, r in memo.current.items() if k[0] not in warned}
+            self._files[key] = FileRecords(signature, records, warnings, lines)
         return records
 
     def reuse_themes(
@@ -167,6 +172,12 @@ def _rendering_config(config: Config) -> str:
     ``--quiet`` or another worker count does not re-render a site."""
     steering = replace(config, strict=False, quiet=False, workers=0, cache_dir=None)
     return Fingerprinter().digest(steering).hex()
+
+
+def _source_of(warning: logging.LogRecord) -> Source | None:
+    """The file and line a warning names (``diagnostics.warn_at`` passes it first)."""
+    args = warning.args
+    return args[0] if isinstance(args, tuple) and args and isinstance(args[0], Source) else None
 
 
 def _signature(path: Path) -> _FileSignature | None:

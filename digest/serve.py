@@ -8,6 +8,7 @@ the whole run, so a rebuild re-reads changed files only and re-renders changed p
 
 from __future__ import annotations
 
+import _thread
 import errno
 import importlib
 import logging
@@ -20,7 +21,7 @@ import time
 import traceback
 import webbrowser
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -55,6 +56,49 @@ class ServeOptions:
     config_file: Path | None = None
 
 
+class BuildCancelled(BaseException):
+    """A newer change arrived during a full build: its result would be stale on arrival.
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except Exception`` on the way
+    mistakes it for a failure."""
+
+
+class CancelSwitch:
+    """Lets a change stop the full build it makes stale, so the next save is previewed at
+    once instead of after a build that takes minutes on a large corpus. The watcher thread
+    asks; the main thread raises ``BuildCancelled`` (through a simulated SIGUSR1) only while a
+    window is open: from the start of a build until its pages are made. Interrupting there
+    is as safe as Ctrl-C: the old site stays whole and the cache valid."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self.usable = threading.current_thread() is threading.main_thread() and hasattr(
+            signal, "SIGUSR1"
+        )
+        if self.usable:
+            signal.signal(signal.SIGUSR1, self._interrupt)
+
+    def request(self) -> None:
+        """From any thread: cancel the running build if it can still be cancelled."""
+        if self._open:
+            _thread.interrupt_main(signal.SIGUSR1)
+
+    @contextmanager
+    def window(self) -> Iterator[None]:
+        self._open = self.usable
+        try:
+            yield
+        finally:
+            self._open = False
+
+    def close(self) -> None:
+        self._open = False
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self._open:
+            self._open = False  # once: never again inside the cleanup this starts
+            raise BuildCancelled
+
+
 class PreviewSession:
     """What the serve loop remembers between builds, and the status every page is told."""
 
@@ -64,6 +108,8 @@ class PreviewSession:
         self.state = BuildState()
         self.config: Config | None = None
         self.status = PreviewStatus(session=secrets.token_hex(4))
+        self.cancel = CancelSwitch()
+        self._unfinished: frozenset[Path] = frozenset()  # changes of cancelled builds
 
     def site_root(self) -> Path:
         return self.config.out if self.config is not None else Config().out
@@ -72,8 +118,11 @@ class PreviewSession:
         return self.status
 
     def rebuild(self, changed: frozenset[Path]) -> bool:
-        """One build; on failure the previous site stays served and pages show the error."""
+        """One build; on failure the previous site stays served and pages show the error.
+        Once a site is shown, a newer change cancels the build (``CancelSwitch``) and the
+        next call builds both changes."""
         started = time.perf_counter()
+        changed, self._unfinished = changed | self._unfinished, frozenset()
         self.status = replace(self.status, building=True)
         try:
             config = self.load_config()
@@ -82,9 +131,15 @@ class PreviewSession:
         previous, self.config = self.config, config
         if config == previous and self._only_sources(changed, config):
             self._preview(config, started)
+        cancellable = self.state.digest is not None
         with _collected_warnings() as warnings:
             try:
-                report = build(config, None, self.state)
+                with self.cancel.window() if cancellable else nullcontext():
+                    report = build(config, None, self.state, pages_done=self.cancel.close)
+            except BuildCancelled:
+                self._unfinished = changed
+                log.info("newer changes arrived: build stopped, building again")
+                return False
             except Exception as err:
                 return self._failed(describe_build_error(err))
         self._succeeded(report, warnings, changed, time.perf_counter() - started)
@@ -194,7 +249,12 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
     session.config = config
     server = _bind(options, session, hub)
     debouncer = Debouncer(options.debounce)
-    watcher = SiteWatcher(debouncer.add)
+
+    def changed(path: Path) -> None:
+        debouncer.add(path)
+        session.cancel.request()
+
+    watcher = SiteWatcher(changed)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
     ).start()

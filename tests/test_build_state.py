@@ -242,3 +242,31 @@ def test_a_warm_build_loads_neither_scikit_learn_nor_yake(corpus: Path, tmp_path
         for _ in range(2)
     ]
     assert runs == ["0 ['sklearn', 'yake']", "0 []"]
+
+
+def test_a_changed_json_lines_file_reparses_only_its_changed_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [
+        '{"id": "a1", "title": "One", "abstract": "First abstract about otters."}',
+        '{"id": "a2", "title": "Two", "abstract": "Second abstract about voles.", "date": "soon"}',
+        '{"id": "a3", "title": "Three", "abstract": "Third abstract about moles."}',
+    ]
+    path = tmp_path / "papers.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    state = BuildState()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        first = state.read_file(path, "papers/papers.jsonl")
+    warned_first = [r.getMessage() for r in caplog.records]
+    assert len(first) == 3 and any("papers.jsonl:2" in m for m in warned_first)
+
+    lines[2] = lines[2].replace("moles", "shrews")
+    path.write_text("\n".join(lines) + "\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        second = state.read_file(path, "papers/papers.jsonl")
+    assert second[0] is first[0]  # the unchanged line was not parsed again
+    assert second[1] is not first[1]  # it gave a warning, so it is read again and warns again
+    assert [r.getMessage() for r in caplog.records] == warned_first
+    assert second[2].abstract == "Third abstract about shrews." and second[2] is not first[2]
+    assert state.files_read == 2

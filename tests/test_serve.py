@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -617,6 +617,75 @@ def _drive_browser(served: Served, style: Path) -> None:
 
 
 # --- stopping (last: it ends the module's server) ------------------------------------------
+
+
+def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session as serve drives it, in this process: the themes stage is made to take
+    20 s, a second save arrives inside it, and the build gives way within a second."""
+    import digest.build as build_module
+    from digest.config import load_config
+    from digest.preview_server import EventHub
+    from digest.serve import PreviewSession
+
+    corpus = tmp_path / "papers"
+    shutil.copytree(REPO / "seeds", corpus)
+    config = load_config(
+        None, sources=(corpus,), out=tmp_path / "site", cache_dir=tmp_path / "cache", quiet=True
+    )
+    hub = EventHub()
+    session = PreviewSession(lambda: config, hub)
+    assert session.rebuild(frozenset())
+    first, second = corpus / "003_e5ba666f4ce3f3d9.txt", corpus / "000_dbbf9264ffb9b8f8.txt"
+    assert first.exists() and second.exists()
+
+    real_grouping, in_themes = build_module.group_themes, threading.Event()
+
+    def slow_grouping(*args: Any) -> Any:
+        in_themes.set()
+        for _ in range(2000):
+            time.sleep(0.01)
+        return real_grouping(*args)
+
+    def save_again() -> None:
+        in_themes.wait(30)
+        _replace_first_word(second, "Badgers")
+        session.cancel.request()  # what the watcher does for every change
+
+    monkeypatch.setattr(build_module, "group_themes", slow_grouping)
+    _replace_first_word(first, "Otters")
+    threading.Thread(target=save_again, daemon=True).start()
+    seen = hub.last_number
+    started = time.monotonic()
+    assert session.rebuild(frozenset({first})) is False
+    assert time.monotonic() - started < 10
+    kinds = [(e.kind, json.loads(e.data).get("preview")) for e in hub.wait_after(seen, 0)]
+    assert kinds == [("reload", True)]  # the first save's preview; no full-build reload
+
+    monkeypatch.setattr(build_module, "group_themes", real_grouping)
+    seen = hub.last_number
+    assert session.rebuild(frozenset({second}))
+    kinds = [(e.kind, json.loads(e.data).get("preview")) for e in hub.wait_after(seen, 0)]
+    assert kinds == [("reload", True), ("reload", None)]
+    site = _texts(tmp_path / "site")
+    assert any("Otters" in t for t in site.values()) and any("Badgers" in t for t in site.values())
+    cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
+    build_module.build(cold)
+    assert site == _texts(tmp_path / "cold")
+
+
+def _replace_first_word(path: Path, word: str) -> None:
+    text = path.read_text()
+    path.write_text(word + text[text.index(" ") :])
+
+
+def _texts(site: Path) -> dict[str, str]:
+    return {
+        p.relative_to(site).as_posix(): p.read_text(errors="replace")
+        for p in site.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_ctrl_c_stops_the_server_within_a_second(served: Served) -> None:

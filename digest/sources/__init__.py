@@ -88,7 +88,8 @@ def _walk(root: Path, name: str) -> list[str]:
     return sorted(found)
 
 
-def read_file(path: Path, display: str) -> list[Record]:
+def read_file(path: Path, display: str, memo: jsonl.LineMemo | None = None) -> list[Record]:
+    """``memo`` lets a JSON Lines file reuse the records of its unchanged lines."""
     start = Source(display, 1)
     try:
         head = read_head(path)
@@ -106,7 +107,9 @@ def read_file(path: Path, display: str) -> list[Record]:
     reader = next(candidate for candidate in FORMATS if candidate.sniff(path, text))
     records: list[Record] = []
     try:
-        records.extend(reader.read(path, display))
+        records.extend(
+            jsonl.read(path, display, memo) if reader is jsonl else reader.read(path, display)
+        )
     except READ_ERRORS as err:
         where = records[-1].source if records else start
         warn_at(where, f"cannot read past this point: {_reason(err)}; rest of file skipped")

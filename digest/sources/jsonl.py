@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,31 @@ def sniff(path: Path, head: str) -> bool:
     return first.lstrip().startswith("{")
 
 
-def read(path: Path, display: str) -> Iterator[Record]:
+@dataclass
+class LineMemo:
+    """The records the last read of a file parsed, by (line number, text), and those of this
+    read: ``digest serve`` re-reads a changed 10,000-line file in a fraction of the time when
+    one line changed. Lines that gave a warning are never remembered (their warning must
+    come again)."""
+
+    previous: dict[tuple[int, str], Record] = field(default_factory=dict)
+    current: dict[tuple[int, str], Record] = field(default_factory=dict)
+
+
+def read(path: Path, display: str, memo: LineMemo | None = None) -> Iterator[Record]:
     """Each line stands alone, so one bad line costs that paper only."""
     for number, line in iter_lines(path, display):
         if not line.strip():
             continue
-        source = Source(display, number)
-        data = _object(line, source)
-        if data is not None and (record := _record(data, source)) is not None:
-            yield record
+        known = memo.previous.get((number, line)) if memo is not None else None
+        if known is None:
+            source = Source(display, number)
+            data = _object(line, source)
+            if data is None or (known := _record(data, source)) is None:
+                continue
+        if memo is not None:
+            memo.current[(number, line)] = known
+        yield known
 
 
 def _object(line: str, source: Source) -> dict[str, Any] | None:

@@ -100,7 +100,7 @@ def build(
         theme_map = state.reuse_theme_map(papers, themes, layout_theme_map)
         digest = assemble_digest(papers, themes, len(records), config.related_papers, theme_map)
         pages = chain(
-            render_site(digest, config, env, state.pages),
+            render_site(digest, config, env, state.pages, progress=_stage(progress, "render")),
             build_search_index(digest, cache, config.workers, _stage(progress, "search")),
             [build_catalog(digest)],
             build_feeds(digest, config),

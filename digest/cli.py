@@ -164,7 +164,9 @@ def _build_site(config: Config) -> int:
     """Builds and reports; the exit code says how it went."""
     from digest.build import build
 
-    progress = None if config.quiet or not sys.stderr.isatty() else ProgressBar()
+    progress: ProgressBar | ProgressLog | None = None
+    if not config.quiet:
+        progress = ProgressBar() if sys.stderr.isatty() else ProgressLog()
     try:
         report = build(config, progress)
     except TemplateSyntaxError as err:
@@ -182,7 +184,7 @@ def _build_site(config: Config) -> int:
         log.error("%s", err)
         return EXIT_FAILED
     finally:
-        if progress:
+        if isinstance(progress, ProgressBar):
             progress.close()
     if not config.quiet:
         print(report.summary(), file=sys.stdout)
@@ -324,12 +326,10 @@ class ProgressBar:
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         start = self.started.setdefault(stage, now)
-        rate = done / (now - start) if now > start and done else 0.0
-        eta = f"{(total - done) / rate:.0f} s left" if rate and done < total else ""
         width = 30
         filled = int(width * done / total) if total else width
         bar = "█" * filled + "·" * (width - filled)
-        line = f"\r{stage:<12} {bar} {done}/{total}  {rate:.0f}/s  {eta}"
+        line = f"\r{stage:<12} {bar} {_progress_text(done, total, now - start)}"
         sys.stderr.write(line.ljust(78))
         sys.stderr.flush()
         self.drawn = True
@@ -338,3 +338,39 @@ class ProgressBar:
         if self.drawn:
             sys.stderr.write("\r" + " " * 78 + "\r")
             sys.stderr.flush()
+
+
+class ProgressLog:
+    """Progress for a log rather than a terminal (CI, ``nohup``): a stage still running after
+    ``first`` seconds gets a line then and every ``every`` seconds, and one when it ends, so
+    an hour-long build is never silent; a short stage prints nothing."""
+
+    def __init__(self, first: float = 15.0, every: float = 60.0) -> None:
+        self.first, self.every = first, every
+        self.started: dict[str, float] = {}
+        self.due: dict[str, float] = {}  # when a running stage may print again
+        self.ended: set[str] = set()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        start = self.started.setdefault(stage, now)
+        if stage in self.ended:
+            return
+        long_enough = now - start >= self.first
+        if done >= total:
+            self.ended.add(stage)
+        elif not long_enough or now < self.due.get(stage, 0.0):
+            return
+        if long_enough:
+            self.due[stage] = now + self.every
+            print(
+                f"{stage}: {_progress_text(done, total, now - start)}", file=sys.stderr, flush=True
+            )
+
+
+def _progress_text(done: int, total: int, seconds: float) -> str:
+    rate = done / seconds if seconds > 0 and done else 0.0
+    if done >= total:
+        return f"{done:,}/{total:,} in {seconds:.0f} s"
+    left = f", {(total - done) / rate:.0f} s left" if rate else ""
+    return f"{done:,}/{total:,}  {rate:.0f}/s{left}"

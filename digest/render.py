@@ -93,6 +93,9 @@ def _link(context: Any, item: Paper | Theme | Keyphrase) -> str:
     return relative_url(target, context["page_path"])
 
 
+PROGRESS_EVERY = 50  # pages between progress reports
+
+
 def build_date() -> str | None:
     """The date printed on pages: only from SOURCE_DATE_EPOCH, so builds stay reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -107,13 +110,16 @@ def render_site(
     env: Environment,
     memo: PageMemo | None = None,
     only: Collection[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Page]:
     """Every page of the site (or those whose paths are in ``only``), the cheap ones first."""
     site = _site_context(digest, config)
     render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
-    for template, path, context in _page_plan(digest, config, site):
-        if only is None or path in only:
-            yield render(template, path, **context())
+    plan = [page for page in _page_plan(digest, config, site) if only is None or page[1] in only]
+    for done, (template, path, context) in enumerate(plan, start=1):
+        yield render(template, path, **context())
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(plan)):
+            progress(done, len(plan))
 
 
 PagePlan = Iterator[tuple[str, str, Callable[[], dict[str, Any]]]]

@@ -138,3 +138,25 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == EXIT_USAGE
+
+
+def test_progress_in_a_log_names_long_stages_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from digest import cli
+
+    now = [0.0]
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: now[0])
+    progress = cli.ProgressLog(first=15, every=60)
+    for second, done in ((0, 0), (5, 50), (6, 100)):  # 6 s: too short to mention
+        now[0] = second
+        progress("search", done, 100)
+    for second, done in ((10, 0), (20, 100), (30, 200), (79, 300), (90, 400), (200, 1000)):
+        now[0] = second
+        progress("render", done, 1000)
+    progress("render", 1000, 1000)  # reported again at the end: printed once
+    assert capsys.readouterr().err.splitlines() == [
+        "render: 200/1,000  10/s, 80 s left",  # first line once 15 s have passed
+        "render: 400/1,000  5/s, 120 s left",  # then at most once a minute
+        "render: 1,000/1,000 in 190 s",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from digest.charts import (
     Month,
@@ -22,6 +22,7 @@ from digest.theme_map import ThemeMap, layout_theme_map
 # A keyphrase on more papers than this says little about relatedness, and scanning its
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
 MAX_POSTINGS_FOR_RELATED = 1000
+PROGRESS_EVERY = 500  # papers between progress reports
 
 
 def assemble_digest(
@@ -30,6 +31,7 @@ def assemble_digest(
     record_count: int,
     related_count: int,
     theme_map: ThemeMap | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Digest:
     """``theme_map`` may come from a cache (the layout is the one costly chart); it is laid
     out here otherwise."""
@@ -39,7 +41,7 @@ def assemble_digest(
         papers=ordered,
         themes=tuple(themes),
         keyphrases=keyphrase_pages(ordered),
-        related=related_papers(ordered, related_count),
+        related=related_papers(ordered, related_count, progress),
         record_count=record_count,
         theme_map=theme_map if theme_map is not None else layout_theme_map(ordered, themes),
         timeline=timeline(counts),
@@ -86,7 +88,9 @@ def keyphrase_pages(papers: Sequence[Paper]) -> tuple[Keyphrase, ...]:
     return tuple(pages)
 
 
-def related_papers(papers: Sequence[Paper], count: int) -> dict[str, tuple[str, ...]]:
+def related_papers(
+    papers: Sequence[Paper], count: int, progress: Callable[[int, int], None] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Papers sharing the most distinctive keyphrases (rare shared phrases weigh more);
     ties go to the same theme, then to id order, so the lists are deterministic."""
     if count <= 0:
@@ -102,7 +106,9 @@ def related_papers(papers: Sequence[Paper], count: int) -> dict[str, tuple[str, 
         by_theme[paper.theme].append(paper)
     related: dict[str, tuple[str, ...]] = {}
     words_of: dict[str, frozenset[str]] = {}
-    for paper in papers:
+    for done, paper in enumerate(papers, start=1):
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == n):
+            progress(done, n)
         scores: Counter[str] = Counter()
         theme_of: dict[str, str | None] = {}
         for phrase in paper.keyphrases:

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 
 from digest.assemble import assemble_digest
@@ -96,9 +97,17 @@ def build(
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
         papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
-        papers, themes = state.reuse_themes(papers, config.theme_count, group_themes)
+        grouping = partial(group_themes, progress=_stage(progress, "themes"))
+        papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
         theme_map = state.reuse_theme_map(papers, themes, layout_theme_map)
-        digest = assemble_digest(papers, themes, len(records), config.related_papers, theme_map)
+        digest = assemble_digest(
+            papers,
+            themes,
+            len(records),
+            config.related_papers,
+            theme_map,
+            _stage(progress, "related"),
+        )
         pages = chain(
             render_site(digest, config, env, state.pages, progress=_stage(progress, "render")),
             build_search_index(digest, cache, config.workers, _stage(progress, "search")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -33,15 +33,24 @@ SMOOTHING_BLOCK = 1024  # rows of the similarity matrix held at once
 
 
 def group_themes(
-    papers: Sequence[Paper], theme_count: int | None = None
+    papers: Sequence[Paper],
+    theme_count: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]:
-    """Assign every paper one theme; returns the papers (same order) and the themes."""
+    """Assign every paper one theme; returns the papers (same order) and the themes.
+    ``progress`` hears of its two steps, grouping and naming (minutes each at 100,000)."""
     if not papers:
         return tuple(papers), ()
     order = sorted(range(len(papers)), key=lambda i: papers[i].id)
     ordered = [papers[i] for i in order]
+    if progress is not None:
+        progress(0, 2)
     labels = _cluster(ordered, theme_count)
+    if progress is not None:
+        progress(1, 2)
     themes, tagged = _name_themes(ordered, labels)
+    if progress is not None:
+        progress(2, 2)
     slug_of = {pid: t.slug for t in themes for pid in t.paper_ids}
     themed = tuple(
         replace(p, theme=slug_of[p.id], keyphrases=tagged.get(p.id, p.keyphrases)) for p in papers

@@ -642,11 +642,11 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
 
     real_grouping, in_themes = build_module.group_themes, threading.Event()
 
-    def slow_grouping(*args: Any) -> Any:
+    def slow_grouping(*args: Any, **kwargs: Any) -> Any:
         in_themes.set()
         for _ in range(2000):
             time.sleep(0.01)
-        return real_grouping(*args)
+        return real_grouping(*args, **kwargs)
 
     def save_again() -> None:
         in_themes.wait(30)

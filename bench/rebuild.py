@@ -69,8 +69,10 @@ class Result:
             ok = self.warm <= warm_floor * self.cold
             notes.append(f"warm ≤ {warm_floor:.0%}: {'ok' if ok else 'MISSED'}")
         if reload_floor is not None:
-            timed = (("first reload", self.reload), ("full", self.settled), ("during", self.during))
-            for label, seconds in timed:
+            # The floor is on the reload a writer waits for after a save, whether the save
+            # came while serve was idle or while a full build ran; the full build's own
+            # reload follows and is shown, not judged.
+            for label, seconds in (("save → reload", self.reload), ("during", self.during)):
                 ok = seconds <= reload_floor
                 notes.append(f"{label} ≤ {reload_floor} s: {'ok' if ok else 'MISSED'}")
         return "; ".join(notes) or "no floor"

@@ -213,61 +213,57 @@ class _Server:
 
     def save_to_reload(self, save: Callable[[], None]) -> tuple[float, float]:
         """Seconds from the save to the first reload event, and to the full build's."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        conn.request("GET", "/__digest__/events")
-        response = conn.getresponse()
-        try:
-            events = _sse(response)
-            next(events)
+        with self._reloads() as reloads:
             time.sleep(0.3)
             started = time.perf_counter()
             save()
             first = None
-            for kind, data in events:
-                if kind == "failed":
-                    raise SystemExit(f"the rebuild failed:\n{self.log.read_text()[-2000:]}")
-                if kind == "reload":
-                    now = time.perf_counter() - started
-                    first = now if first is None else first
-                    if not json.loads(data or "{}").get("preview"):
-                        return first, now
-            raise SystemExit("the event stream ended")
-        finally:
-            conn.close()
+            for preview in reloads:
+                now = time.perf_counter() - started
+                first = now if first is None else first
+                if not preview:
+                    return first, now
+        raise SystemExit("the event stream ended")
 
     def save_during_build(self, save: Callable[[], None], save_again: Callable[[], None]) -> float:
         """Seconds from a save made while the full build of the save before runs (0.2 s after
         that one's first reload) to the reload that shows it: what a writer making edit after
         edit waits for, whether serve stops that build or waits for it."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        conn.request("GET", "/__digest__/events")
-        response = conn.getresponse()
-        try:
-            events = _sse(response)
-            next(events)
+        with self._reloads() as reloads:
             time.sleep(0.3)
             save()
             started = None
-            for kind, data in events:
-                if kind == "failed":
-                    raise SystemExit(f"the rebuild failed:\n{self.log.read_text()[-2000:]}")
-                preview = kind == "reload" and json.loads(data or "{}").get("preview")
+            for preview in reloads:
                 if preview and started is not None:
                     seconds = time.perf_counter() - started
-                    self._wait_for_full_reload(events)
+                    next(p for p in reloads if not p)  # the server is idle again
                     return seconds
                 if preview:
                     time.sleep(0.2)
                     started = time.perf_counter()
                     save_again()
-            raise SystemExit("the event stream ended")
+        raise SystemExit("the event stream ended")
+
+    @contextmanager
+    def _reloads(self) -> Iterator[Iterator[bool]]:
+        """The server's reload events from now on, each as whether it is a preview's; a
+        failed build ends the bench."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        conn.request("GET", "/__digest__/events")
+        events = _sse(conn.getresponse())
+        next(events)
+
+        def reloads() -> Iterator[bool]:
+            for kind, data in events:
+                if kind == "failed":
+                    raise SystemExit(f"the rebuild failed:\n{self.log.read_text()[-2000:]}")
+                if kind == "reload":
+                    yield bool(json.loads(data or "{}").get("preview"))
+
+        try:
+            yield reloads()
         finally:
             conn.close()
-
-    def _wait_for_full_reload(self, events: Iterator[tuple[str, str]]) -> None:
-        for kind, data in events:
-            if kind == "reload" and not json.loads(data or "{}").get("preview"):
-                return
 
     def build_lines(self) -> str:
         lines = [

@@ -178,7 +178,12 @@ class SiteWatcher:
     def targets(self) -> tuple[WatchTarget, ...]:
         return self._targets
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.2) -> None:
+        """Stops watching, waiting at most ``wait`` seconds: watchdog joins each inotify
+        thread without a timeout, and one whose watch vanished (a deleted folder) may never
+        wake, which once held Ctrl-C up for good. The threads are daemons; serve exits."""
         if self._started:
-            self._observer.stop()
+            stopper = threading.Thread(target=self._observer.stop, daemon=True)
+            stopper.start()
+            stopper.join(timeout=wait)
             self._observer.join(timeout=0.1)

@@ -416,7 +416,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGTERM, interrupt)
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited
+    # "ignore": serve must still stop on Ctrl-C (or a SIGINT sent to it).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)

@@ -22,7 +22,6 @@ from digest.theme_map import ThemeMap, layout_theme_map
 # A keyphrase on more papers than this says little about relatedness, and scanning its
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
 MAX_POSTINGS_FOR_RELATED = 1000
-PROGRESS_EVERY = 500  # papers between progress reports
 
 
 def assemble_digest(
@@ -107,7 +106,7 @@ def related_papers(
     related: dict[str, tuple[str, ...]] = {}
     words_of: dict[str, frozenset[str]] = {}
     for done, paper in enumerate(papers, start=1):
-        if progress is not None and (done % PROGRESS_EVERY == 0 or done == n):
+        if progress is not None:
             progress(done, n)
         scores: Counter[str] = Counter()
         theme_of: dict[str, str | None] = {}

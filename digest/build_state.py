@@ -18,8 +18,9 @@ from typing import Any
 
 from digest.cache import ContentCache, content_key
 from digest.config import Config
+from digest.diagnostics import warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
-from digest.model import Digest, Paper, Record, Source, Theme
+from digest.model import Digest, Paper, Record, Theme
 from digest.page_memo import PageMemo
 from digest.render import template_dirs
 from digest.sources import read_file
@@ -121,7 +122,7 @@ class BuildState:
             records = read_file(path, display, memo)
         self.files_read += 1
         if signature is not None:
-            warned = {source.line for w in warnings if (source := _source_of(w)) is not None}
+            warned = {source.line for w in warnings if (source := warned_at(w)) is not None}
             lines = {k: r for k, r in memo.current.items() if k[0] not in warned}
             self._files[key] = FileRecords(signature, records, warnings, lines)
         return records
@@ -172,12 +173,6 @@ def _rendering_config(config: Config) -> str:
     ``--quiet`` or another worker count does not re-render a site."""
     steering = replace(config, strict=False, quiet=False, workers=0, cache_dir=None)
     return Fingerprinter().digest(steering).hex()
-
-
-def _source_of(warning: logging.LogRecord) -> Source | None:
-    """The file and line a warning names (``diagnostics.warn_at`` passes it first)."""
-    args = warning.args
-    return args[0] if isinstance(args, tuple) and args and isinstance(args[0], Source) else None
 
 
 def _signature(path: Path) -> _FileSignature | None:

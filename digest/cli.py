@@ -319,13 +319,19 @@ def _run_serve(args: argparse.Namespace) -> int:
 class ProgressBar:
     """One line on a terminal, redrawn in place: stage, count, rate and time left."""
 
+    REDRAW_SECONDS = 0.1  # stages report every item; a terminal needs far fewer redraws
+
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
         self.drawn = False
+        self.drawn_at = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         start = self.started.setdefault(stage, now)
+        if done < total and now - self.drawn_at < self.REDRAW_SECONDS:
+            return
+        self.drawn_at = now
         width = 30
         filled = int(width * done / total) if total else width
         bar = "█" * filled + "·" * (width - filled)

@@ -14,6 +14,12 @@ def warn_at(where: Source | str, message: str) -> None:
     log.warning("%s: %s", where, message)
 
 
+def warned_at(warning: logging.LogRecord) -> Source | None:
+    """The file and line a ``warn_at`` warning names, if it named one."""
+    args = warning.args
+    return args[0] if isinstance(args, tuple) and args and isinstance(args[0], Source) else None
+
+
 class WarningCounter(logging.Handler):
     """Counts warnings and errors seen during one build (mkdocs' strict-mode pattern)."""
 

@@ -54,8 +54,6 @@ def merge_records(records: Sequence[Record]) -> tuple[Paper, ...]:
 
 
 def _merge_group(group: list[Record]) -> Paper:
-    if len(group) == 1:
-        return _paper_of(group[0])
     first = group[0]
     given_id = next((safe_id(r.id) for r in group if r.id and safe_id(r.id)), None)
     title = next((r.title.strip() for r in group if r.title and r.title.strip()), None)
@@ -72,25 +70,6 @@ def _merge_group(group: list[Record]) -> Paper:
         date=_fullest_date([r.date for r in group if r.date]),
         url=next((r.url for r in group if r.url), None),
         tags=tuple(dict.fromkeys(t for r in group for t in r.tags)),
-    )
-
-
-def _paper_of(record: Record) -> Paper:
-    """A paper read once, as nearly all are: ``_merge_group``'s result, without its searches."""
-    given_id = safe_id(record.id) if record.id else ""
-    title = record.title.strip() if record.title else ""
-    return Paper(
-        id=given_id or derived_id(record.abstract),
-        title=title or derive_title(record.abstract),
-        title_derived=not title,
-        abstract=record.abstract,
-        abstract_html=record.abstract_html or None,
-        sources=(record.source,),
-        authors=record.authors,
-        author_count=record.author_count or None,
-        date=record.date,
-        url=record.url or None,
-        tags=tuple(dict.fromkeys(record.tags)),
     )
 
 

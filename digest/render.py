@@ -93,9 +93,6 @@ def _link(context: Any, item: Paper | Theme | Keyphrase) -> str:
     return relative_url(target, context["page_path"])
 
 
-PROGRESS_EVERY = 50  # pages between progress reports
-
-
 def build_date() -> str | None:
     """The date printed on pages: only from SOURCE_DATE_EPOCH, so builds stay reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -115,11 +112,16 @@ def render_site(
     """Every page of the site (or those whose paths are in ``only``), the cheap ones first."""
     site = _site_context(digest, config)
     render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
-    plan = [page for page in _page_plan(digest, config, site) if only is None or page[1] in only]
-    for done, (template, path, context) in enumerate(plan, start=1):
+
+    def planned() -> PagePlan:
+        return (p for p in _page_plan(digest, config, site) if only is None or p[1] in only)
+
+    # Counted on a second pass rather than held: 175,000 planned pages at 100,000 papers.
+    total = sum(1 for _ in planned()) if progress is not None else 0
+    for done, (template, path, context) in enumerate(planned(), start=1):
         yield render(template, path, **context())
-        if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(plan)):
-            progress(done, len(plan))
+        if progress is not None:
+            progress(done, total)
 
 
 PagePlan = Iterator[tuple[str, str, Callable[[], dict[str, Any]]]]

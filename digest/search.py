@@ -152,13 +152,12 @@ def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
     for the shards, built simply rather than fast."""
     parts = index_parts(terms)
     every = np.arange(len(parts.entry_term))
+    found = dict(_shard_vectors(parts, every))
+    names = [parts.vector_name(v) for v in range(len(SEARCH_FIELDS) * parts.documents)]
     return {
         "version": lunr.__TARGET_JS_VERSION__,
         "fields": [name for name, _ in SEARCH_FIELDS],
-        "fieldVectors": [
-            [parts.vector_name(v), _vector_elements(parts, every[parts.entry_vector == v])]
-            for v in range(len(SEARCH_FIELDS) * parts.documents)
-        ],
+        "fieldVectors": [[name, found.get(name, [])] for name in names],
         "invertedIndex": _inverted_entries(parts, 0, len(parts.vocabulary) - 1, every),
         "pipeline": PIPELINE,
     }
@@ -166,15 +165,6 @@ def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
 
 def _idf(documents_with_term: int, n: int) -> float:
     return math.log(1 + abs((n - documents_with_term + 0.5) / (documents_with_term + 0.5)))
-
-
-def _vector_elements(parts: IndexParts, entries: np.ndarray) -> list[float]:
-    elements: list[float] = []
-    for term, score in zip(
-        parts.entry_term[entries].tolist(), parts.entry_score[entries].tolist(), strict=True
-    ):
-        elements.extend((term, round(score, 3)))
-    return elements
 
 
 def _inverted_entries(parts: IndexParts, first: int, last: int, entries: np.ndarray) -> list:
@@ -235,6 +225,7 @@ def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Itera
 
 
 def _shard_vectors(parts: IndexParts, entries: np.ndarray) -> list[list[Any]]:
+    """``[field/ref, [term, score, …]]`` for each vector with entries among ``entries``."""
     vectors: list[list[Any]] = []
     current = -1
     elements: list[float] = []

@@ -180,8 +180,8 @@ class SiteWatcher:
 
     def stop(self, wait: float = 0.2) -> None:
         """Stops watching, waiting at most ``wait`` seconds: watchdog joins each inotify
-        thread without a timeout, and one whose watch vanished (a deleted folder) may never
-        wake, which once held Ctrl-C up for good. The threads are daemons; serve exits."""
+        thread without a timeout, and a thread whose watch vanished (a deleted folder) may
+        never wake. The threads are daemons and serve exits right after."""
         if self._started:
             stopper = threading.Thread(target=self._observer.stop, daemon=True)
             stopper.start()

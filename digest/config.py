@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 DEFAULT_CONFIG_FILE = "digest.toml"
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"(?=.{{4,253}}$)({_LABEL}\.)+[a-z]{_LABEL}", re.IGNORECASE)
+# The YAKE implementations stage 1 can run, each named by its PyPI distribution.
+KEYPHRASE_BACKENDS = ("yake", "yake-rust")
 
 
 class ConfigError(Exception):
@@ -29,6 +31,7 @@ class Config:
     out: Path = Path("site")
     templates: Path | None = None
     keyphrases_per_paper: int = 8
+    keyphrase_backend: str = "yake"
     themes: int | str = "auto"
     related_papers: int = 5
     newest_papers: int = 10
@@ -54,6 +57,7 @@ _CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "out": (str, "a folder path"),
     "templates": (str, "a folder path"),
     "keyphrases_per_paper": (int, "a whole number from 5 to 10"),
+    "keyphrase_backend": (str, " or ".join(repr(b) for b in KEYPHRASE_BACKENDS)),
     "themes": ((int, str), "'auto' or a whole number from 2 to 200"),
     "related_papers": (int, "a whole number from 0 to 20"),
     "newest_papers": (int, "a whole number from 0 to 100"),
@@ -75,6 +79,8 @@ def _valid(key: str, value: Any) -> bool:
             return _DOMAIN.fullmatch(value) is not None
         case "keyphrases_per_paper":
             return 5 <= value <= 10
+        case "keyphrase_backend":
+            return value in KEYPHRASE_BACKENDS
         case "themes":
             return value == "auto" if isinstance(value, str) else 2 <= value <= 200
         case "related_papers":
@@ -116,12 +122,24 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
         values = _read_file(path)
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
-    config = Config(**values)
     known = {f.name for f in fields(Config)}
     clean = {k: v for k, v in overrides.items() if v is not None and k in known}
     if "base_url" in clean:
         clean["base_url"] = _base_url_option(clean["base_url"])
-    return replace(config, **clean)
+    config = replace(Config(**values), **clean)
+    _check_keyphrase_backend(path, config)
+    return config
+
+
+def _check_keyphrase_backend(path: Path, config: Config) -> None:
+    """Checked with the config rather than when extracting: a backend that cannot run is then
+    a config error before any work starts, reported like the others (one line, exit code 2)."""
+    if config.keyphrase_backend == "yake":  # a dependency, with a fallback for any language
+        return
+    from digest.keyphrases import backend_problem
+
+    if problem := backend_problem(config.keyphrase_backend, config.language):
+        raise ConfigError(f"{path}: {problem}")
 
 
 def _base_url_option(value: str) -> str:

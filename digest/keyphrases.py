@@ -1,7 +1,8 @@
 """Keyphrases per paper: noun phrases scored by YAKE, then cleaned and ranked across the corpus.
 
 Stage 1 is a pure function of one abstract (and title) and is the expensive part, since it runs
-YAKE; its output is cached by content and computed in worker processes for large corpora.
+YAKE (python ``yake``, or ``yake-rust`` when configured: the same algorithm, several times
+faster); its output is cached by content and computed in worker processes for large corpora.
 Stage 2 is cheap and runs over the whole corpus on every build, because what counts as generic
 depends on the corpus.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, partial
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from digest.cache import ContentCache, content_key, resolve_cache_dir
 from digest.config import Config
@@ -37,9 +38,6 @@ from digest.phrase_cleaning import (
     tokens,
 )
 
-if TYPE_CHECKING:
-    from yake import KeywordExtractor
-
 VERSION = "1"
 MIN_KEYPHRASES = 5
 MAX_WORDS = 4
@@ -47,8 +45,12 @@ MAX_CANDIDATES = 20  # per paper: twice the most tags shown, so overlaps and dem
 # No YAKE de-duplication: stage 2 does its own, and skipping it makes YAKE faster.
 YAKE_SETTINGS: dict[str, Any] = {"n": 3, "top": 100_000, "dedup_lim": 1.0, "window_size": 1}
 
-# Their data and scores are part of the output, so an upgrade must not reuse old cache entries.
-_LIBRARIES = {name: metadata.version(name) for name in ("yake", "lemminflect")}
+# yake-rust 1.2's stop-word lists: python yake's, without its fallback for other languages.
+YAKE_RUST_LANGUAGES = frozenset({
+    "ar", "bg", "br", "cz", "da", "de", "el", "en", "es", "et", "fa", "fi", "fr", "hi", "hr",
+    "hu", "hy", "id", "it", "ja", "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl",
+    "sv", "tr", "uk", "zh",
+})  # fmt: skip
 
 PHRASE_WEIGHT = 1.0  # how much YAKE's score of the whole phrase adds to its words' scores
 DIVERSITY = 0.5  # how much a phrase loses for reusing words already chosen for the paper
@@ -120,10 +122,12 @@ def candidates_for(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[list[Candidate]]:
     """Each paper's candidates, from the cache where possible, the rest on all cores."""
-    settings = {"language": config.language, "yake": YAKE_SETTINGS, "libraries": _LIBRARIES}
+    backend = config.keyphrase_backend
+    libraries = _library_versions(backend)
+    settings = {"language": config.language, "yake": YAKE_SETTINGS, "libraries": libraries}
     inputs = [_paper_input(p) for p in papers]
     keys = [content_key("keyphrase-candidates", VERSION, settings, t, a) for a, t in inputs]
-    work = partial(_candidates_chunk, language=config.language)
+    work = partial(_candidates_chunk, language=config.language, backend=backend)
     rows = cached_map(work, inputs, keys, store, config.workers, progress)
     return [[Candidate.from_row(r) for r in paper_rows] for paper_rows in rows]
 
@@ -133,19 +137,92 @@ def _paper_input(paper: Paper) -> tuple[str, str]:
     return paper.abstract, "" if paper.title_derived else paper.title
 
 
-def _candidates_chunk(chunk: list[tuple[str, str]], language: str) -> list[list[list[Any]]]:
-    return [[c.row() for c in candidate_phrases(a, t, language)] for a, t in chunk]
+@cache
+def _library_versions(backend: str) -> dict[str, str]:
+    """Their data and scores are part of the output, so an upgrade or a switch of backend must
+    not reuse old cache entries. The backend is named by its distribution, so the python yake
+    backend's keys are the ones it had before there was a choice."""
+    return {name: metadata.version(name) for name in (backend, "lemminflect")}
+
+
+def _candidates_chunk(
+    chunk: list[tuple[str, str]], language: str, backend: str
+) -> list[list[list[Any]]]:
+    return [[c.row() for c in candidate_phrases(a, t, language, backend)] for a, t in chunk]
+
+
+class Scorer(NamedTuple):
+    """What stage 1 needs from a YAKE implementation."""
+
+    stopwords: Collection[str]
+    scores: Callable[[str], dict[str, float]]  # text -> score (lower is better) by lower-cased key
 
 
 @cache
-def _extractor(language: str) -> KeywordExtractor:
-    """One per process, since building it reads the stop-word file."""
+def _scorer(language: str, backend: str) -> Scorer:
+    """One per process and backend, since building one reads a stop-word list."""
+    if backend == "yake-rust":
+        return _yake_rust_scorer(language)
     from yake import KeywordExtractor
 
-    return KeywordExtractor(lan=language, **YAKE_SETTINGS)
+    extractor = KeywordExtractor(lan=language, **YAKE_SETTINGS)
+    return Scorer(extractor.stopword_set, lambda text: dict(extractor.extract_keywords(text)))
 
 
-def candidate_phrases(abstract: str, title: str, language: str) -> list[Candidate]:
+def _yake_rust_scorer(language: str) -> Scorer:
+    """yake-rust panics on a language it has no list for (a Rust backtrace on stderr, then a
+    PanicException), so that is refused here first; the config check says so before a build."""
+    if problem := backend_problem("yake-rust", language):
+        raise ValueError(problem)
+    from yake_rust import Yake
+
+    extractor = Yake(
+        language=_yake_rust_language(language),
+        ngrams=YAKE_SETTINGS["n"],
+        window_size=YAKE_SETTINGS["window_size"],
+        remove_duplicates=False,
+    )
+    return Scorer(extractor.stopwords, partial(_yake_rust_scores, extractor))
+
+
+def _yake_rust_scores(extractor: Any, text: str) -> dict[str, float]:
+    """yake-rust gives phrases as the authors wrote them ("PRIMA system"); python yake's keys
+    are lower-cased, so fold them, keeping the best score should two spellings both appear."""
+    scores: dict[str, float] = {}
+    for phrase, score in extractor.get_n_best(text, n=YAKE_SETTINGS["top"]):
+        scores.setdefault(phrase.lower(), score)
+    return scores
+
+
+def _yake_rust_language(language: str) -> str:
+    """The stop-word list python yake would pick: "en-GB" and "EN" read English's."""
+    return language[:2].lower()
+
+
+def backend_problem(backend: str, language: str) -> str | None:
+    """Why this backend cannot extract keyphrases in this language, as one line for a config
+    error; ``None`` when it can."""
+    if backend != "yake-rust":
+        return None
+    try:
+        import yake_rust  # noqa: F401
+    except ImportError:
+        return (
+            "key 'keyphrase_backend' is 'yake-rust', but the yake-rust package is not "
+            "installed: pip install yake-rust (or use keyphrase_backend = 'yake')"
+        )
+    if _yake_rust_language(language) not in YAKE_RUST_LANGUAGES:
+        known = ", ".join(sorted(YAKE_RUST_LANGUAGES))
+        return (
+            f"key 'language' is {language!r}, which keyphrase_backend 'yake-rust' has no "
+            f"stop words for (it knows {known}); use keyphrase_backend = 'yake'"
+        )
+    return None
+
+
+def candidate_phrases(
+    abstract: str, title: str, language: str, backend: str = "yake"
+) -> list[Candidate]:
     """The clean noun phrases of a title and abstract, each with the paper's evidence for it.
 
     Noun-phrase boundaries decide what can be a keyphrase; YAKE, which scores words and short
@@ -153,9 +230,9 @@ def candidate_phrases(abstract: str, title: str, language: str) -> list[Candidat
     """
     text = plain_text(f"{title}. {abstract}" if title.strip() else abstract)
     english = _is_english(language)
-    extractor = _extractor(language)
-    phrases = _noun_phrases(tokens(text), english, extractor.stopword_set)
-    scores = dict(extractor.extract_keywords(text))
+    scorer = _scorer(language, backend)
+    phrases = _noun_phrases(tokens(text), english, scorer.stopwords)
+    scores = scorer.scores(text)
     scored = [p._replace(yake_score=scores.get(p.text.lower())) for p in phrases]
     names = frozenset(proper_names(tokens(plain_text(abstract))) if english else ())
     candidates = clean_candidates(scored, scores, names, english)

@@ -25,7 +25,16 @@ from digest.resources import builtin_dir
 
 log = logging.getLogger("digest")
 
-_LIBRARIES = ("jinja2", "markdown-it-py", "yake", "lemminflect", "lunr", "scikit-learn", "numpy")
+_LIBRARIES = (
+    "jinja2",
+    "markdown-it-py",
+    "yake",
+    "yake-rust",
+    "lemminflect",
+    "lunr",
+    "scikit-learn",
+    "numpy",
+)
 
 
 @dataclass(frozen=True)

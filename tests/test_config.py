@@ -1,7 +1,9 @@
+import sys
 from pathlib import Path
 
 import pytest
 
+from digest.cli import main
 from digest.config import Config, ConfigError, load_config
 
 
@@ -18,6 +20,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert config == Config()
     assert config.sources == (Path("seeds"),) and config.out == Path("site")
     assert config.theme_count is None
+    assert config.keyphrase_backend == "yake"
 
 
 def test_values_are_read_and_paths_are_relative_to_the_file(tmp_path: Path) -> None:
@@ -52,6 +55,8 @@ def test_command_line_overrides_the_file(tmp_path: Path) -> None:
         ("title = 42\n", "'title'"),
         ("sources = 'papers'\n", "'sources'"),
         ("strict = true\n", "unknown key 'strict'"),
+        ("keyphrase_backend = 'spacy'\n", "'keyphrase_backend' must be 'yake' or 'yake-rust'"),
+        ("keyphrase_backend = 'yake-rust'\nlanguage = 'xx'\n", "'language' is 'xx'"),
     ],
 )
 def test_bad_keys_and_values_are_named(tmp_path: Path, text: str, key: str) -> None:
@@ -67,3 +72,23 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("language", ["en", "en-GB", "de"])
+def test_the_yake_rust_backend_is_read(tmp_path: Path, language: str) -> None:
+    path = _write(tmp_path, f"keyphrase_backend = 'yake-rust'\nlanguage = '{language}'\n")
+    assert load_config(path).keyphrase_backend == "yake-rust"
+
+
+def test_a_missing_yake_rust_is_one_line_naming_the_key_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "yake_rust", None)  # what `import yake_rust` sees when absent
+    path = _write(tmp_path, "keyphrase_backend = 'yake-rust'\n")
+    code = main(["build", "--config", str(path), "--out", str(tmp_path / "site")])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith(f"error: {path}: key 'keyphrase_backend'")
+    assert "pip install yake-rust" in error
+    assert not (tmp_path / "site").exists()

@@ -163,6 +163,7 @@ class CorpusPhrases:
             for word in set(text.split()):
                 self._with_word[word].add(pid)
         self._sayers: dict[str, frozenset[str]] = {}
+        self._outside: dict[str, str] = {}
 
     def carried_by(self, key: str) -> set[str]:
         return self.carriers.get(key, set())
@@ -180,7 +181,13 @@ class CorpusPhrases:
         return found
 
     def says(self, paper: Paper, key: str) -> bool:
-        return paper.id in self.said_by(key)
+        """Also for a paper outside these (a large corpus is named from a sample)."""
+        if paper.id in self._texts:
+            return paper.id in self.said_by(key)
+        text = self._outside.get(paper.id)
+        if text is None:
+            text = self._outside[paper.id] = _folded_text(paper)
+        return f" {key} " in text
 
 
 def _capitals(text: str) -> int:

@@ -3,6 +3,12 @@
 Text carries most of the topical signal and keyphrases make the names readable, so both feed
 the vectors. Every step is seeded and papers are ordered by id, so the same corpus gives the
 same themes whatever order its files were read in.
+
+A large corpus is grouped by a model fitted on a sample of it (the papers with the smallest id
+hashes): its vocabulary, LSA basis, clusters and names come from the sample alone, and every
+other paper joins the theme whose centre is nearest. Refitting LSA after any change turns its
+basis enough to move a tenth of the papers; with the model, editing or adding a paper outside
+the sample moves that paper only, and theme URLs hold.
 """
 
 from __future__ import annotations
@@ -10,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,8 +33,7 @@ MIN_PAPERS_FOR_SHARE_RULE = 30
 SEED = 0
 MAX_AUTO_THEMES = 60
 NEIGHBOURS = 10
-MAX_SMOOTHED = 20_000
-WARD_SAMPLE = 5_000
+THEME_SAMPLE = 3_000  # papers the model is fitted on; as good as 5,000 or all at 10,000
 SMOOTHING_BLOCK = 1024  # rows of the similarity matrix held at once
 
 
@@ -41,14 +46,21 @@ def group_themes(
     ``progress`` hears of its two steps, grouping and naming (minutes each at 100,000)."""
     if not papers:
         return tuple(papers), ()
-    order = sorted(range(len(papers)), key=lambda i: papers[i].id)
-    ordered = [papers[i] for i in order]
+    ordered = sorted(papers, key=lambda p: p.id)
+    sample = theme_sample(ordered)
     if progress is not None:
         progress(0, 2)
-    labels = _cluster(ordered, theme_count)
+    k = min(theme_count or auto_theme_count(len(ordered)), len(sample))
+    model_papers = [ordered[i] for i in sample]
+    sample_labels, model = fit_theme_model(model_papers, k)
+    labels = np.empty(len(ordered), dtype=int)
+    outside = np.setdiff1d(np.arange(len(ordered)), sample, assume_unique=True)
+    labels[sample] = sample_labels
+    if len(outside):
+        labels[outside] = model.assign([ordered[i] for i in outside])
     if progress is not None:
         progress(1, 2)
-    themes, tagged = _name_themes(ordered, labels)
+    themes, tagged = _name_themes(ordered, labels, sample)
     if progress is not None:
         progress(2, 2)
     slug_of = {pid: t.slug for t in themes for pid in t.paper_ids}
@@ -66,10 +78,69 @@ def auto_theme_count(n: int) -> int:
     return max(2, min(MAX_AUTO_THEMES, round(n**0.36)))
 
 
+def theme_sample(ordered: Sequence[Paper]) -> np.ndarray:
+    """Indices (ascending) of the papers the model is fitted on: all of a small corpus, else
+    those with the smallest id hashes, so a new paper joins the sample only if its own hash
+    is small enough and a paper's text never decides whether it is in."""
+    if len(ordered) <= THEME_SAMPLE:
+        return np.arange(len(ordered))
+    keys = np.array([_paper_key(p.id) for p in ordered], dtype=np.uint64)
+    return np.sort(np.argsort(keys, kind="stable")[:THEME_SAMPLE])
+
+
+@dataclass(frozen=True)
+class ThemeModel:
+    """What grouping learnt from the sample, enough to place any other paper."""
+
+    words: Any  # the fitted TfidfVectorizer, or None when the sample has no usable words
+    basis: Any  # the fitted TruncatedSVD, or None when too few dimensions remain
+    sample_vectors: np.ndarray  # unit LSA vectors of the sample, before smoothing
+    centres: np.ndarray  # per theme label, the mean of its smoothed sample vectors
+
+    def vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        from sklearn.preprocessing import normalize
+
+        if self.words is None:
+            return np.zeros((len(papers), self.sample_vectors.shape[1]), dtype=np.float32)
+        matrix = self.words.transform([_text(p) for p in papers])
+        if self.basis is None:
+            return normalize(matrix.toarray())
+        return normalize(self.basis.transform(matrix))
+
+    def assign(self, papers: Sequence[Paper]) -> np.ndarray:
+        """The nearest centre's label for each paper, its vector smoothed with its nearest
+        sample papers' as the sample's own were."""
+        vectors = self.vectors(papers)
+        if self.basis is not None:
+            vectors = _smooth(vectors, self.sample_vectors)
+        distances = (self.centres**2).sum(axis=1) - 2 * vectors @ self.centres.T
+        return distances.argmin(axis=1)
+
+
+def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeModel]:
+    """Labels for ``papers`` (ordered by id) and the model that places other papers."""
+    raw, words, basis = _lsa(papers)
+    vectors = raw if basis is None else _smooth(raw, raw, exclude_self=True)
+    if k <= 1:
+        labels = np.zeros(len(papers), dtype=int)
+    else:
+        labels = _kmeans(vectors, k)
+        if len(papers) >= MIN_PAPERS_FOR_SHARE_RULE:
+            labels = _split_oversized(vectors, labels)
+        labels = _renumber(labels)
+    centres = np.stack([vectors[labels == label].mean(axis=0) for label in range(labels.max() + 1)])
+    return labels, ThemeModel(words, basis, raw, centres)
+
+
 def paper_vectors(papers: Sequence[Paper]) -> np.ndarray:
     """Unit-length LSA vectors of title, abstract and keyphrases (a paper's keyphrases weigh
     its central words twice), each blended with its nearest neighbours' so that clusters
     follow the corpus' dense regions rather than single shared words."""
+    raw, _, basis = _lsa(papers)
+    return raw if basis is None else _smooth(raw, raw, exclude_self=True)
+
+
+def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Any, Any]:
     n = len(papers)
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -82,35 +153,39 @@ def paper_vectors(papers: Sequence[Paper]) -> np.ndarray:
         max_df=0.5,
         dtype=np.float32,
     )
-    texts = [
-        f"{'' if p.title_derived else p.title} {p.abstract} {' '.join(p.keyphrases)}"
-        for p in papers
-    ]
-    matrix = _fit(words, texts)
+    matrix = _fit(words, [_text(p) for p in papers])
     if matrix is None:
-        return np.zeros((n, 1), dtype=np.float32)
+        return np.zeros((n, 1), dtype=np.float32), None, None
     dims = min(100, matrix.shape[1] - 1, n - 1)
     if dims < 2:
-        return normalize(matrix.toarray())
-    reduced = normalize(TruncatedSVD(n_components=dims, random_state=SEED).fit_transform(matrix))
-    return _smooth(reduced) if n <= MAX_SMOOTHED else reduced
+        return normalize(matrix.toarray()), words, None
+    basis = TruncatedSVD(n_components=dims, random_state=SEED)
+    return normalize(basis.fit_transform(matrix)), words, basis
 
 
-def _smooth(vectors: np.ndarray) -> np.ndarray:
+def _text(paper: Paper) -> str:
+    title = "" if paper.title_derived else paper.title
+    return f"{title} {paper.abstract} {' '.join(paper.keyphrases)}"
+
+
+def _smooth(vectors: np.ndarray, among: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+    """Each vector blended with the mean of its nearest ``among`` (itself left out when
+    ``vectors`` are ``among``)."""
     from sklearn.preprocessing import normalize
 
-    neighbours = min(NEIGHBOURS, len(vectors) - 2)
+    neighbours = min(NEIGHBOURS, len(among) - 2)
     if neighbours < 2:
         return vectors
     nearest = np.empty((len(vectors), neighbours), dtype=np.int64)
     for start in range(0, len(vectors), SMOOTHING_BLOCK):
-        block = vectors[start : start + SMOOTHING_BLOCK] @ vectors.T
-        rows = np.arange(len(block))
-        block[rows, rows + start] = -np.inf
+        block = vectors[start : start + SMOOTHING_BLOCK] @ among.T
+        if exclude_self:
+            rows = np.arange(len(block))
+            block[rows, rows + start] = -np.inf
         nearest[start : start + len(block)] = np.argpartition(-block, neighbours, axis=1)[
             :, :neighbours
         ]
-    return normalize(vectors + vectors[nearest].mean(axis=1))
+    return normalize(vectors + among[nearest].mean(axis=1))
 
 
 def _fit(vectorizer: TfidfVectorizer, docs: Sequence[object]):
@@ -120,49 +195,25 @@ def _fit(vectorizer: TfidfVectorizer, docs: Sequence[object]):
         return None
 
 
-def _cluster(papers: Sequence[Paper], theme_count: int | None) -> np.ndarray:
-    n = len(papers)
-    k = min(theme_count or auto_theme_count(n), n)
-    if k <= 1:
-        return np.zeros(n, dtype=int)
-    vectors = paper_vectors(papers)
-    keys = [_paper_key(p.id) for p in papers]
-    labels = _kmeans(vectors, k, keys)
-    if n >= MIN_PAPERS_FOR_SHARE_RULE:
-        labels = _split_oversized(vectors, labels, keys)
-    return _renumber(labels)
-
-
 def _paper_key(paper_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(paper_id.encode(), digest_size=8).digest(), "big")
 
 
-def _kmeans(vectors: np.ndarray, k: int, keys: Sequence[int]) -> np.ndarray:
+def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
     """k-means started from Ward's hierarchical clusters rather than random seeds.
 
     Ward has no randomness, so one paper more or less nudges the start instead of reshuffling
     it, and on 2,400 arXiv papers it moves half as many papers as the best of ten random
-    starts, at the same agreement with the papers' categories. Ward needs memory quadratic in
-    the papers, so a large corpus seeds it from a sample chosen by id hash: a paper added
-    to the corpus joins the sample only if its own hash is small enough.
+    starts, at the same agreement with the papers' categories.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+    from sklearn.cluster import AgglomerativeClustering, KMeans
 
-    sample = np.arange(len(vectors))
-    if len(vectors) > WARD_SAMPLE:
-        sample = np.sort(np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")[:WARD_SAMPLE])
-    ward = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(vectors[sample])
-    centers = np.stack([vectors[sample[ward == label]].mean(axis=0) for label in range(k)])
-    if len(vectors) > 20_000:
-        model = MiniBatchKMeans(
-            n_clusters=k, init=centers, n_init=1, random_state=SEED, batch_size=4096
-        )
-    else:
-        model = KMeans(n_clusters=k, init=centers, n_init=1)
-    return model.fit_predict(vectors)
+    ward = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(vectors)
+    centers = np.stack([vectors[ward == label].mean(axis=0) for label in range(k)])
+    return KMeans(n_clusters=k, init=centers, n_init=1).fit_predict(vectors)
 
 
-def _split_oversized(vectors: np.ndarray, labels: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+def _split_oversized(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Split any theme above 40% of the papers in two until none is; a reader can't use a
     theme that holds half the corpus."""
     labels = labels.copy()
@@ -173,7 +224,7 @@ def _split_oversized(vectors: np.ndarray, labels: np.ndarray, keys: Sequence[int
         if size <= limit:
             break
         members = np.flatnonzero(labels == biggest)
-        halves = _kmeans(vectors[members], 2, [keys[i] for i in members])
+        halves = _kmeans(vectors[members], 2)
         if halves.min() == halves.max():
             halves = (np.arange(len(members)) >= len(members) // 2).astype(int)
         labels[members[halves == 1]] = labels.max() + 1
@@ -189,21 +240,27 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 
 
 def _name_themes(
-    papers: Sequence[Paper], labels: np.ndarray
+    papers: Sequence[Paper], labels: np.ndarray, sample: np.ndarray
 ) -> tuple[tuple[Theme, ...], dict[str, tuple[str, ...]]]:
-    """The themes, and the papers to tag with a name phrase they say (see ``tag_with_name``)."""
-    groups: dict[int, list[Paper]] = {}
+    """The themes, and the papers to tag with a name phrase they say (see ``tag_with_name``).
+    Names and their order come from the sample, like the groups, so that a paper outside it
+    never renames a theme."""
+    members_of: dict[int, list[Paper]] = {}
     for paper, label in zip(papers, labels.tolist(), strict=True):
-        groups.setdefault(label, []).append(paper)
-    ranked = sorted(groups.values(), key=lambda g: (-len(g), g[0].id))
-    corpus = CorpusPhrases(papers)
-    names = name_groups(ranked, corpus)
+        members_of.setdefault(label, []).append(paper)
+    sampled: dict[int, list[Paper]] = {}
+    for i in sample.tolist():
+        sampled.setdefault(int(labels[i]), []).append(papers[i])
+    order = sorted(sampled, key=lambda label: (-len(sampled[label]), sampled[label][0].id))
+    corpus = CorpusPhrases([papers[i] for i in sample.tolist()])
+    names = name_groups([sampled[label] for label in order], corpus)
     used_slugs: set[str] = set()
     themes = []
     tagged: dict[str, tuple[str, ...]] = {}
-    for members, name in zip(ranked, names, strict=True):
+    for label, name in zip(order, names, strict=True):
         slug = _theme_slug(name, corpus, used_slugs)
         used_slugs.add(slug)
+        members = members_of[label]
         ids = tuple(p.id for p in members)
         themes.append(Theme(slug=slug, name=name.name, keyphrases=name.top, paper_ids=ids))
         tagged.update(tag_with_name(members, name, corpus))

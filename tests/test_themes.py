@@ -1,4 +1,5 @@
 import random
+from dataclasses import replace
 
 from digest.model import Paper, Source
 from digest.theme_names import GENERIC_NAMES
@@ -194,3 +195,67 @@ def test_a_single_word_names_a_theme_only_where_most_papers_saying_it_are() -> N
     assert names[0].keys[0] == "game"  # every games paper says it, and no other paper does
     assert all("guarantee" not in n.keys for n in names)  # said all over the corpus
     assert all(len(n.keys) >= 2 for n in names)
+
+
+def test_a_large_corpus_is_grouped_by_a_model_fitted_on_an_id_hash_sample(monkeypatch) -> None:
+    from digest import themes as themes_module
+
+    monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
+    papers = _corpus(per_topic=25)
+    sample = {papers_by_id.id for papers_by_id in _sampled(papers)}
+    assert len(sample) == 40
+    reversed_text = [replace(p, abstract=p.abstract[::-1]) for p in papers]
+    assert {p.id for p in _sampled(reversed_text)} == sample  # the text never decides
+    themed, themes = group_themes(papers, theme_count=4)
+    for theme in themes:  # papers outside the sample join the right topic all the same
+        assert len({pid.split("-")[0] for pid in theme.paper_ids}) == 1, theme
+    assert len({p.theme for p in themed if p.id not in sample}) == 4
+
+
+def test_editing_a_paper_outside_the_sample_moves_no_other_paper_nor_renames_a_theme(
+    monkeypatch,
+) -> None:
+    from digest import themes as themes_module
+
+    monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
+    papers = _corpus(per_topic=25)
+    sample = {p.id for p in _sampled(papers)}
+    before, themes_before = group_themes(papers)
+    edited_ids = [p.id for p in papers if p.id not in sample][:5]
+    for edited_id in edited_ids:
+        edited = [
+            replace(p, abstract="Dark matter halos and a redshift survey of galaxy morphology.")
+            if p.id == edited_id
+            else p
+            for p in papers
+        ]
+        after, themes_after = group_themes(edited)
+        assert [(t.slug, t.name, t.keyphrases) for t in themes_after] == [
+            (t.slug, t.name, t.keyphrases) for t in themes_before
+        ]
+        changed = {a.id for a, b in zip(before, after, strict=True) if a != b}
+        assert changed <= {edited_id}
+    # The edited papers now read as astronomy, and follow: the assignment is not frozen.
+    astro = {t.slug for t in themes_before if t.paper_ids[0].startswith("astro")}
+    moved = [pid for pid in edited_ids if not pid.startswith("astro")]
+    assert moved, "every edited paper was astronomy already"
+    last, _ = group_themes(
+        [
+            replace(
+                p,
+                abstract="Dark matter halos and a redshift survey of galaxy morphology.",
+                keyphrases=("dark matter", "redshift survey", "galaxy morphology"),
+            )
+            if p.id == moved[0]
+            else p
+            for p in papers
+        ]
+    )
+    assert next(p.theme for p in last if p.id == moved[0]) in astro
+
+
+def _sampled(papers: list[Paper]) -> list[Paper]:
+    from digest.themes import theme_sample
+
+    ordered = sorted(papers, key=lambda p: p.id)
+    return [ordered[i] for i in theme_sample(ordered)]

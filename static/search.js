@@ -8,6 +8,7 @@
   var list = document.getElementById("search-results");
   var headerInput = document.getElementById("site-search");
   var MAX_RESULTS = 50;
+  var FIRST_SHOWN = 10; /* shown as soon as their document shards are in; the rest follow */
   var WILDCARD_END = "\uffff";
   var MIN_PREFIX = 3;
   var termShards = {};
@@ -208,16 +209,21 @@
     while (list.firstChild) list.removeChild(list.firstChild);
   }
 
-  function show(text, results) {
+  /* The results whose documents are loaded, up to the first that is not: a later result
+     never shows above an earlier one still loading. */
+  function show(text, results, complete) {
     clear();
+    list.setAttribute("aria-busy", complete ? "false" : "true");
     status.textContent = results.length
       ? results.length + " result" + (results.length === 1 ? "" : "s") + " for “" + text + "”" +
         (results.length > MAX_RESULTS ? "; showing the first " + MAX_RESULTS : "")
       : "No results for “" + text + "”.";
-    results.slice(0, MAX_RESULTS).forEach(function (r) {
-      var doc = docOf(r.ref);
-      if (doc) list.appendChild(resultItem(doc));
-    });
+    var top = results.slice(0, MAX_RESULTS);
+    for (var i = 0; i < top.length; i++) {
+      var doc = docOf(top[i].ref);
+      if (!doc) break;
+      list.appendChild(resultItem(doc));
+    }
   }
 
   function run(text) {
@@ -225,17 +231,25 @@
     text = text.trim();
     if (!text) {
       clear();
+      list.setAttribute("aria-busy", "false");
       status.textContent = "Type a word, a keyphrase or a title.";
       return Promise.resolve();
     }
     status.textContent = "Searching…";
+    list.setAttribute("aria-busy", "true");
     return search(text).then(function (results) {
       var top = results.slice(0, MAX_RESULTS);
-      return ensureDocs(top).then(function () {
-        if (mine === sequence) show(text, results);
+      return ensureDocs(top.slice(0, FIRST_SHOWN)).then(function () {
+        if (mine !== sequence) return null;
+        if (top.length > FIRST_SHOWN) show(text, results, false);
+        return ensureDocs(top).then(function () {
+          if (mine === sequence) show(text, results, true);
+        });
       });
     }).catch(function (err) {
-      if (mine === sequence) status.textContent = "Search failed: " + err.message;
+      if (mine !== sequence) return;
+      list.setAttribute("aria-busy", "false");
+      status.textContent = "Search failed: " + err.message;
     });
   }
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 SUBPATH = "/digest/"
-RESULTS = "#search-results li"
+RESULTS = "#search-results[aria-busy='false'] li"  # every result shown
 RESULT_LINKS = "#search-results li h3 a"
 M3DM_TITLE = "Multi-3D-Memory (M3DM)"
 WIDE, NARROW = 1280, 375

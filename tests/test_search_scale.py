@@ -30,7 +30,7 @@ from digest.config import Config
 from digest.search_terms import pipeline_term
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Request
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,7 @@ SEED = 6
 TARGET, TARGET_WORD = 1_234, "quokkalith"
 OTHER, OTHER_WORD = 777, "zephyrine"
 TERM_SHARD = re.compile(r"/search/terms-(\d+)\.js$")
+DONE = "#search-results[aria-busy='false'] li"  # every result shown
 MIN_SHARDS = 20  # below this the corpus would not exercise sharding
 
 TOPICS = {
@@ -226,7 +227,9 @@ def _titles(page: Page) -> list[str]:
 def _status_for(page: Page, query: str) -> str:
     """The status line once it reports on ``query`` (results or none), not "Searching…"."""
     page.wait_for_function(
-        "q => document.getElementById('search-status').textContent.includes(q)", arg=query
+        "q => document.getElementById('search-status').textContent.includes(q) &&"
+        " document.getElementById('search-results').getAttribute('aria-busy') === 'false'",
+        arg=query,
     )
     return page.inner_text("#search-status").strip()
 
@@ -243,7 +246,7 @@ def test_distinctive_word_loads_only_its_shard(
 ) -> None:
     page = watch.page
     page.goto(f"{base_url}search.html?q={TARGET_WORD}")
-    page.wait_for_selector("#search-results li")
+    page.wait_for_selector(DONE)
     assert _title_of(TARGET) in _titles(page)[:3], _titles(page)[:5]
     fetched = watch.term_shards()
     total = len(manifest["shards"])
@@ -257,7 +260,7 @@ def test_second_query_reuses_loaded_shards(
 ) -> None:
     page = watch.page
     page.goto(f"{base_url}search.html?q={TARGET_WORD}")
-    page.wait_for_selector("#search-results li")
+    page.wait_for_selector(DONE)
     first = set(watch.term_shards())
     query = f"{TARGET_WORD} {OTHER_WORD}"
     page.fill("#search-query", query)
@@ -284,3 +287,44 @@ def test_query_syntax_never_errors_when_sharded(watch: Watch, base_url: str) -> 
     assert "failed" not in status.lower() and "unavailable" not in status.lower(), status
     assert page.input_value("#search-query") == query
     assert not watch.errors, "\n".join(watch.errors)
+
+
+def test_the_first_results_show_before_the_rest_of_their_documents_load(
+    watch: Watch, base_url: str
+) -> None:
+    """Document shards are held back by the test: the first ten results' shards are asked for
+    first, and those results show (in order, marked busy) while the others still load."""
+    page = watch.page
+    held: list[Route] = []
+    released: list[bool] = []
+    page.route(
+        "**/search/docs-*.js",
+        lambda route: route.continue_() if released else held.append(route),
+    )
+    page.goto(f"{base_url}search.html?q=galaxy", wait_until="domcontentloaded")
+    first_batch = _settled(page, held)
+    assert 1 <= len(first_batch) <= 10, len(first_batch)
+    for route in first_batch:
+        route.continue_()
+    page.wait_for_selector("#search-results[aria-busy='true'] li")
+    early = _titles(page)
+    later_batch = _settled(page, held, after=len(first_batch))
+    assert later_batch, "every document was in the first shards: the test proves nothing"
+    assert 10 <= len(early) < 50, len(early)
+    assert _titles(page) == early, "results changed while their documents were held"
+    released.append(True)
+    for route in later_batch:
+        route.continue_()
+    page.wait_for_selector(DONE)
+    final = _titles(page)
+    assert len(final) == 50 and final[: len(early)] == early, (early, final)
+    assert not watch.errors, "\n".join(watch.errors)
+
+
+def _settled(page: Page, held: list[Route], after: int = 0) -> list[Route]:
+    """The requests held since ``after``, once no new one has come for 300 ms."""
+    count = -1
+    while count != len(held):
+        count = len(held)
+        page.wait_for_timeout(300)
+    return held[after:]

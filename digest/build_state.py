@@ -170,8 +170,17 @@ class BuildState:
 
 def _rendering_config(config: Config) -> str:
     """The config as pages could see it: settings that only steer the build are left out, so
-    ``--quiet`` or another worker count does not re-render a site."""
-    steering = replace(config, strict=False, quiet=False, workers=0, cache_dir=None)
+    ``--quiet`` or another worker count does not re-render a site, and paths are absolute, so
+    neither does building from another folder (``--out site`` or ``--out /abs/site``)."""
+    steering = replace(
+        config,
+        strict=False,
+        quiet=False,
+        workers=0,
+        cache_dir=None,
+        sources=tuple(path.resolve() for path in config.sources),
+        out=config.out.resolve(),
+    )
     return Fingerprinter().digest(steering).hex()
 
 

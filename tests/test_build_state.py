@@ -104,6 +104,18 @@ def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
     assert {p for p in after if after[p] != inodes[p]} == {MARKER}
 
 
+def test_the_same_folders_named_another_way_render_nothing_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    build(_config(Path("papers"), Path("site")))
+    again = BuildState()
+    absolute = _config(corpus.resolve(), (tmp_path / "site").resolve())
+    report = build(absolute, state=again, stop_if_up_to_date=False)
+    assert (again.pages.rendered, report.pages_written) == (0, 0)
+    assert again.pages.kept > 100
+
+
 def test_an_edit_inside_the_site_folder_is_undone_by_the_next_build(
     corpus: Path, tmp_path: Path
 ) -> None:

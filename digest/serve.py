@@ -262,7 +262,9 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
         with _sigterm_as_interrupt():
             if not session.rebuild(frozenset()) and not config.out.is_dir():
                 log.warning("no site to show yet; the first good build will appear")
-            preload = threading.Thread(target=_preload_build_libraries, daemon=True)
+            preload = threading.Thread(
+                target=_preload_build_libraries, args=(session.config or config,), daemon=True
+            )
             preload.start()
             watcher.watch(*_watch_plan(session.config or config, options))
             print(f"Serving {server.url} (Ctrl-C to stop)", flush=True)
@@ -282,7 +284,7 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
     return 0
 
 
-def _preload_build_libraries() -> None:
+def _preload_build_libraries(config: Config) -> None:
     """A build that found the site up to date never imported scikit-learn or YAKE; import them
     now, and load YAKE's and the lexicon's tables with one throwaway extraction, while the
     writer reads the page, so the first save does not wait seconds for them."""
@@ -290,7 +292,8 @@ def _preload_build_libraries() -> None:
         importlib.import_module(name)
     from digest.keyphrases import candidate_phrases
 
-    candidate_phrases("Warm caches make the first rebuild as fast as the next ones.", "", "en")
+    text = "Warm caches make the first rebuild as fast as the next ones."
+    candidate_phrases(text, "", config.language, config.keyphrase_backend)
 
 
 def exit_now(code: int) -> NoReturn:

@@ -132,15 +132,11 @@ def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeM
     return labels, ThemeModel(words, basis, raw, centres)
 
 
-def paper_vectors(papers: Sequence[Paper]) -> np.ndarray:
-    """Unit-length LSA vectors of title, abstract and keyphrases (a paper's keyphrases weigh
-    its central words twice), each blended with its nearest neighbours' so that clusters
-    follow the corpus' dense regions rather than single shared words."""
-    raw, _, basis = _lsa(papers)
-    return raw if basis is None else _smooth(raw, raw, exclude_self=True)
-
-
 def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Any, Any]:
+    """Unit-length LSA vectors of title, abstract and keyphrases (a paper's keyphrases weigh
+    its central words twice), with the fitted vectorizer and basis that place other papers.
+    Callers blend each with its nearest neighbours' (``_smooth``) so that clusters follow the
+    corpus' dense regions rather than single shared words."""
     n = len(papers)
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer

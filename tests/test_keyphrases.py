@@ -304,14 +304,7 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 def test_a_second_build_reads_candidates_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    real = keyphrases.candidate_phrases
-
-    def counting(abstract: str, title: str, language: str, backend: str) -> list[Candidate]:
-        calls.append(abstract)
-        return real(abstract, title, language, backend)
-
-    monkeypatch.setattr(keyphrases, "candidate_phrases", counting)
+    calls = _recorded_extractions(monkeypatch)
     papers = [paper("a", ABSTRACT), paper("b", SEED), paper("c", ABSTRACT)]
     first = extract_keyphrases(papers, Config(), ContentCache(tmp_path))
     assert len(calls) == 2
@@ -400,22 +393,15 @@ def test_the_yake_rust_backend_tags_the_seeds_like_the_yake_backend() -> None:
 def test_switching_backend_recomputes_and_switching_back_reads_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backends: list[str] = []
-    real = keyphrases.candidate_phrases
-
-    def recording(abstract: str, title: str, language: str, backend: str) -> list[Candidate]:
-        backends.append(backend)
-        return real(abstract, title, language, backend)
-
-    monkeypatch.setattr(keyphrases, "candidate_phrases", recording)
+    calls = _recorded_extractions(monkeypatch)
     papers = [paper("a", ABSTRACT), paper("b", HYPHENATED)]
     python = extract_keyphrases(papers, Config(), ContentCache(tmp_path))
     rust = extract_keyphrases(papers, RUST, ContentCache(tmp_path))
-    assert backends == ["yake", "yake", "yake-rust", "yake-rust"]
+    assert [backend for _, backend in calls] == ["yake", "yake", "yake-rust", "yake-rust"]
     assert python[1].keyphrases != rust[1].keyphrases
     assert extract_keyphrases(papers, Config(), ContentCache(tmp_path)) == python
     assert extract_keyphrases(papers, RUST, ContentCache(tmp_path)) == rust
-    assert len(backends) == 4
+    assert len(calls) == 4
 
 
 def test_worker_processes_run_the_configured_backend(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -440,3 +426,16 @@ def test_yake_rust_reads_language_codes_as_python_yake_does() -> None:
     assert keyphrases._scorer("en-GB", "yake-rust").stopwords == english
     with pytest.raises(ValueError, match=r"'xx'.*keyphrase_backend = 'yake'"):
         keyphrases._scorer("xx", "yake-rust")
+
+
+def _recorded_extractions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """``(abstract, backend)`` of every stage-1 extraction from now on (cache hits run none)."""
+    calls: list[tuple[str, str]] = []
+    real = keyphrases.candidate_phrases
+
+    def recording(abstract: str, title: str, language: str, backend: str) -> list[Candidate]:
+        calls.append((abstract, backend))
+        return real(abstract, title, language, backend)
+
+    monkeypatch.setattr(keyphrases, "candidate_phrases", recording)
+    return calls

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -532,12 +532,11 @@ def edit_one_abstract(path: Path, in_theme_sample: bool) -> None:
     fitted on gains a sentence, saved the way editors save (write, then rename). Only an edit
     inside the sample refits the themes, so both are measured rather than whichever the
     middle paper happens to be."""
-    from digest.themes import theme_sample
+    from digest.themes import sampled_ids
 
     lines = path.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
-    ids = [SimpleNamespace(id=i) for i in sorted(r["id"] for r in records)]
-    sampled = {ids[i].id for i in theme_sample(ids)}
+    sampled = sampled_ids(r["id"] for r in records)
     matching = (
         n
         for n in range(len(lines) // 2, len(lines))

@@ -36,7 +36,7 @@ from digest.cache import ContentCache
 from digest.config import Config
 from digest.keyphrases import extract_keyphrases
 from digest.model import Paper, Source, Theme
-from digest.themes import group_themes, theme_sample
+from digest.themes import group_themes, sampled_ids
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-109k.jsonl.gz"
 EDIT = " We also release our code and data."
@@ -107,13 +107,13 @@ def main() -> None:
         papers = list(extract_keyphrases(papers, config, cache))
         cache.close()
     corpus, extra = papers[: args.size], papers[args.size :]
-    ordered = sorted(corpus, key=lambda p: p.id)
-    in_sample = {ordered[i].id for i in theme_sample(ordered)}
+    in_sample = sampled_ids(p.id for p in corpus)
     chosen = random.Random(0).sample(range(len(corpus)), args.changes)
     changes = [
         (f"edit {corpus[i].id}", corpus[i].id, [*corpus[:i], _edited(corpus[i]), *corpus[i + 1 :]])
         for i in chosen
     ] + [(f"add {p.id}", p.id, [*corpus, p]) for p in extra]
+    changed_in_sample = [changed_id in sampled_ids(p.id for p in c) for _, changed_id, c in changes]
     print(f"theme stability: {len(corpus)} papers, model sample {len(in_sample)} papers\n")
     print(
         "| change | changed paper in sample | model | other papers whose theme URL changed "
@@ -129,7 +129,7 @@ def main() -> None:
         print(
             f"| none | | {model} | NMI {nmi:.3f} | {len(base.names)} themes | {base.seconds:.1f} |"
         )
-        for label, changed_id, changed in changes:
+        for (label, changed_id, changed), sampled in zip(changes, changed_in_sample, strict=True):
             after = grouped(changed, every_paper)
             urls, renamed = moved(
                 base,
@@ -139,8 +139,8 @@ def main() -> None:
             )
             totals[every_paper][0] += urls
             totals[every_paper][1] += renamed
-            sampled = "yes" if _in_sample(changed, changed_id) else "no"
-            print(f"| {label} | {sampled} | {model} | {urls} | {renamed} | {after.seconds:.1f} |")
+            yes = "yes" if sampled else "no"
+            print(f"| {label} | {yes} | {model} | {urls} | {renamed} | {after.seconds:.1f} |")
     ours, before = totals[False], totals[True]
     print(
         f"\npapers moved per change: digest {ours[0] / len(changes):.0f}, "
@@ -152,11 +152,6 @@ def main() -> None:
 
 def _edited(paper: Paper) -> Paper:
     return replace(paper, abstract=paper.abstract + EDIT)
-
-
-def _in_sample(papers: Sequence[Paper], paper_id: str) -> bool:
-    ordered = sorted(papers, key=lambda p: p.id)
-    return paper_id in {ordered[i].id for i in theme_sample(ordered)}
 
 
 if __name__ == "__main__":

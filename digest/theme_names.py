@@ -163,7 +163,6 @@ class CorpusPhrases:
             for word in set(text.split()):
                 self._with_word[word].add(pid)
         self._sayers: dict[str, frozenset[str]] = {}
-        self._outside: dict[str, str] = {}
 
     def carried_by(self, key: str) -> set[str]:
         return self.carriers.get(key, set())
@@ -180,14 +179,11 @@ class CorpusPhrases:
             found = self._sayers[key] = frozenset(ids)
         return found
 
-    def says(self, paper: Paper, key: str) -> bool:
-        """Also for a paper outside these (a large corpus is named from a sample)."""
-        if paper.id in self._texts:
-            return paper.id in self.said_by(key)
-        text = self._outside.get(paper.id)
-        if text is None:
-            text = self._outside[paper.id] = _folded_text(paper)
-        return f" {key} " in text
+    def folded_text(self, paper: Paper) -> str:
+        """The paper's title and abstract, folded like keyphrases and padded with spaces, so
+        that ``f" {key} " in text`` says whether it says a phrase; also for a paper outside
+        these (a large corpus is named from a sample)."""
+        return self._texts.get(paper.id) or _folded_text(paper)
 
 
 def _capitals(text: str) -> int:
@@ -246,7 +242,8 @@ def tag_with_name(
     for paper in members:
         if name_matches(paper.keyphrases, name.name):
             continue
-        said = [k for k in name.keys if corpus.says(paper, k)]
+        text = corpus.folded_text(paper)
+        said = [k for k in name.keys if f" {k} " in text]
         if not said:
             continue
         phrase = corpus.surface[said[0]]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ def group_themes(
     if not papers:
         return tuple(papers), ()
     ordered = sorted(papers, key=lambda p: p.id)
-    sample = theme_sample(ordered)
+    sample = theme_sample([p.id for p in ordered])
     if progress is not None:
         progress(0, 2)
     k = min(theme_count or auto_theme_count(len(ordered)), len(sample))
@@ -78,14 +78,20 @@ def auto_theme_count(n: int) -> int:
     return max(2, min(MAX_AUTO_THEMES, round(n**0.36)))
 
 
-def theme_sample(ordered: Sequence[Paper]) -> np.ndarray:
-    """Indices (ascending) of the papers the model is fitted on: all of a small corpus, else
-    those with the smallest id hashes, so a new paper joins the sample only if its own hash
-    is small enough and a paper's text never decides whether it is in."""
-    if len(ordered) <= THEME_SAMPLE:
-        return np.arange(len(ordered))
-    keys = np.array([_paper_key(p.id) for p in ordered], dtype=np.uint64)
+def theme_sample(ids: Sequence[str]) -> np.ndarray:
+    """Indices (ascending) of the papers the model is fitted on, given their ids in order: all
+    of a small corpus, else those with the smallest id hashes, so a new paper joins the sample
+    only if its own hash is small enough and a paper's text never decides whether it is in."""
+    if len(ids) <= THEME_SAMPLE:
+        return np.arange(len(ids))
+    keys = np.array([_paper_key(i) for i in ids], dtype=np.uint64)
     return np.sort(np.argsort(keys, kind="stable")[:THEME_SAMPLE])
+
+
+def sampled_ids(ids: Iterable[str]) -> frozenset[str]:
+    """The ids, of these, of the papers the model is fitted on (for benchmarks and tests)."""
+    ordered = sorted(ids)
+    return frozenset(ordered[i] for i in theme_sample(ordered))
 
 
 @dataclass(frozen=True)

@@ -202,10 +202,10 @@ def test_a_large_corpus_is_grouped_by_a_model_fitted_on_an_id_hash_sample(monkey
 
     monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
     papers = _corpus(per_topic=25)
-    sample = {papers_by_id.id for papers_by_id in _sampled(papers)}
+    sample = _sampled(papers)
     assert len(sample) == 40
     reversed_text = [replace(p, abstract=p.abstract[::-1]) for p in papers]
-    assert {p.id for p in _sampled(reversed_text)} == sample  # the text never decides
+    assert _sampled(reversed_text) == sample  # the text never decides
     themed, themes = group_themes(papers, theme_count=4)
     for theme in themes:  # papers outside the sample join the right topic all the same
         assert len({pid.split("-")[0] for pid in theme.paper_ids}) == 1, theme
@@ -219,7 +219,7 @@ def test_editing_a_paper_outside_the_sample_moves_no_other_paper_nor_renames_a_t
 
     monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
     papers = _corpus(per_topic=25)
-    sample = {p.id for p in _sampled(papers)}
+    sample = _sampled(papers)
     before, themes_before = group_themes(papers)
     edited_ids = [p.id for p in papers if p.id not in sample][:5]
     for edited_id in edited_ids:
@@ -254,8 +254,7 @@ def test_editing_a_paper_outside_the_sample_moves_no_other_paper_nor_renames_a_t
     assert next(p.theme for p in last if p.id == moved[0]) in astro
 
 
-def _sampled(papers: list[Paper]) -> list[Paper]:
-    from digest.themes import theme_sample
+def _sampled(papers: list[Paper]) -> frozenset[str]:
+    from digest.themes import sampled_ids
 
-    ordered = sorted(papers, key=lambda p: p.id)
-    return [ordered[i] for i in theme_sample(ordered)]
+    return sampled_ids(p.id for p in papers)

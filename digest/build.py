@@ -110,7 +110,9 @@ def build(
         )
         pages = chain(
             render_site(digest, config, env, state.pages, progress=_stage(progress, "render")),
-            build_search_index(digest, cache, config.workers, _stage(progress, "search")),
+            build_search_index(
+                digest, cache, config.workers, _stage(progress, "search"), state.pages
+            ),
             [build_catalog(digest)],
             build_feeds(digest, config),
         )

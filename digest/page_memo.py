@@ -100,6 +100,20 @@ class PageMemo:
 
         return render
 
+    def reuse(self, path: str, fingerprint: str, make: Callable[[], bytes]) -> Page:
+        """A file made by code rather than a template (a search shard): the last build's bytes
+        when ``fingerprint``, a digest of everything ``make`` reads, is the one recorded then."""
+        fingerprint = hashlib.sha256(self._base + b"\0" + fingerprint.encode()).hexdigest()
+        previous = self.records.get(path)
+        if previous is not None and not previous.deps and previous.fingerprint == fingerprint:
+            content = self._previous_bytes(path, previous.sha256)
+            if content is not None:
+                self.pending[path] = previous
+                return Page(path, content)
+        content = make()
+        self.pending[path] = PageRecord((), fingerprint, hashlib.sha256(content).hexdigest())
+        return Page(path, content)
+
     def _fingerprint(
         self,
         site: TrackedSite,

@@ -14,11 +14,14 @@ file:// pages; ``<script src>`` works everywhere the site does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import lunr
@@ -26,6 +29,7 @@ import numpy as np
 
 from digest.cache import ContentCache
 from digest.model import Digest, Paper
+from digest.page_memo import PageMemo
 from digest.paths import paper_path
 from digest.render import Page
 from digest.search_terms import SEARCH_FIELDS, FieldTerms, paper_terms
@@ -36,6 +40,9 @@ EXCERPT_CHARS = 200
 DOCS_PER_SHARD = 200
 MIN_SHARD_BYTES = 32_000
 MAX_TERM_SHARDS = 1200
+TARGET_STEP = 2**0.25  # shard targets come in steps, so one edit's bytes never move them
+MIN_SHARD_SHARE = 0.25  # of the target, before a shard may end
+MAX_SHARD_SHARE = 4.0  # of the target, past which a shard must end
 K1, B = 1.2, 0.75
 PIPELINE = ["stemmer"]
 
@@ -45,21 +52,29 @@ def build_search_index(
     cache: ContentCache | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    memo: PageMemo | None = None,
 ) -> Iterator[Page]:
+    """The index's files; with ``memo``, a shard whose terms and entries are those of the last
+    build keeps its file, so after one edit only the shards of its terms are serialised."""
     papers = digest.papers
     parts = index_parts(paper_terms(papers, cache, workers, progress))
     bounds = []
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
     for number, shard in enumerate(split_by_term(parts)):
-        yield _script(f"search/terms-{number}.js", "digestSearchTerms", number, shard["text"])
-        bounds.append([shard["first"], shard["last"], shard["bytes"]])
+        path = f"search/terms-{number}.js"
+        prefix = f"digestSearchTerms({number},".encode()
+        make = partial(_shard_script, prefix, parts, shard)
+        page = memo.reuse(path, shard.fingerprint(parts), make) if memo else Page(path, make())
+        yield page
+        size = len(page.content) - len(prefix) - len(SCRIPT_END)
+        bounds.append([parts.vocabulary[shard.first], parts.vocabulary[shard.last], size])
     del parts
     doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
     for number, docs in enumerate(doc_shards):
         yield _script(f"search/docs-{number}.js", "digestSearchDocs", number, _json(docs))
     manifest = {
-        "version": 2,
+        "version": 3,
         "lunr": lunr.__TARGET_JS_VERSION__,
         "fields": [name for name, _ in SEARCH_FIELDS],
         "pipeline": PIPELINE,
@@ -129,7 +144,7 @@ def index_parts(terms: Iterable[Sequence[FieldTerms]]) -> IndexParts:
     start = 0
     for f, (_, boost) in enumerate(SEARCH_FIELDS):
         length = np.frombuffer(lengths[f], dtype=np.float64)
-        average = length.sum() / n if n else 0.0
+        average = _average_length(length.sum(), n)
         norm = K1 * (1 - B + B * (length / average)) if average else np.full(n, K1)
         per_entry = np.frombuffer(sizes[f], dtype=np.int32)
         vectors.append(np.repeat(np.arange(f * n, (f + 1) * n, dtype=np.int32), per_entry))
@@ -163,17 +178,30 @@ def assemble_index(terms: Sequence[Sequence[FieldTerms]]) -> dict[str, Any]:
     }
 
 
+def _average_length(total: float, documents: int) -> float:
+    """BM25's average field length, rounded to a power-of-two step of about 1/1,000 of it:
+    lunr's exact mean moves with every edited abstract and changes every document's scores,
+    and so every shard's file; rounded, one edit at 10,000 papers moves it about once in a
+    hundred, and it changes scores by 0.1% at most (seeds, against lunr's builder)."""
+    if not documents or not total:
+        return 0.0
+    average = total / documents
+    step = 2.0 ** (math.floor(math.log2(average)) - 10)
+    return round(average / step) * step
+
+
 def _idf(documents_with_term: int, n: int) -> float:
     return math.log(1 + abs((n - documents_with_term + 0.5) / (documents_with_term + 0.5)))
 
 
 def _inverted_entries(parts: IndexParts, first: int, last: int, entries: np.ndarray) -> list:
     """lunr's ``[term, {field: {ref: {}}, "_index": i}]`` for terms first..last, from their
-    entries (in vector order, so each field's refs come out in document order)."""
+    entries (in vector order, so each field's refs come out in document order); ``_index``
+    counts from ``first``."""
     fields = [name for name, _ in SEARCH_FIELDS]
     out = [
         [t, {**{f: {} for f in fields}, "_index": i}]
-        for i, t in enumerate(parts.vocabulary[first : last + 1], first)
+        for i, t in enumerate(parts.vocabulary[first : last + 1])
     ]
     by_term = entries[np.argsort(parts.entry_term[entries], kind="stable")]
     for term, vector in zip(
@@ -184,21 +212,38 @@ def _inverted_entries(parts: IndexParts, first: int, last: int, entries: np.ndar
     return out
 
 
-def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Iterator[dict[str, Any]]:
-    """Consecutive term ranges of similar size, each with exactly its terms' vector entries,
-    one at a time."""
+@dataclass(frozen=True)
+class TermShard:
+    """Terms ``first..last`` of the sorted vocabulary and their vector entries."""
+
+    first: int
+    last: int
+    entries: np.ndarray  # positions in IndexParts' entry arrays, in vector order
+
+    def fingerprint(self, parts: IndexParts) -> str:
+        """A digest of everything the shard's file says, computed without writing it."""
+        digest = hashlib.sha256()
+        digest.update("\0".join(parts.vocabulary[self.first : self.last + 1]).encode())
+        digest.update(f"\0{parts.documents}\0".encode())
+        digest.update(parts.entry_vector[self.entries].tobytes())
+        digest.update(parts.entry_term[self.entries].tobytes())
+        digest.update(parts.entry_score[self.entries].tobytes())
+        return digest.hexdigest()
+
+
+def split_by_term(
+    parts: IndexParts, max_shards: int = MAX_TERM_SHARDS, min_bytes: int = MIN_SHARD_BYTES
+) -> Iterator[TermShard]:
+    """Consecutive term ranges of similar size, each with exactly its terms' entries, one at a
+    time. Where a shard ends depends on its own terms only (content-defined, like rsync's
+    chunks), so an edit that changes some terms' postings changes the shards holding them,
+    not the numbering and contents of every shard after."""
     vocabulary = parts.vocabulary
     postings = np.bincount(parts.entry_term, minlength=len(vocabulary)).tolist()
     weights = [len(t) + 20 * p for t, p in zip(vocabulary, postings, strict=True)]
-    target = max(MIN_SHARD_BYTES, sum(weights) // max_shards + 1)
-    shard_of = array("i")
-    number, size = 0, 0
-    for weight in weights:
-        if size and size + weight > target:
-            number, size = number + 1, 0
-        shard_of.append(number)
-        size += weight
-    count = number + 1 if vocabulary else 0
+    target = _shard_target(sum(weights), max_shards, min_bytes)
+    shard_of = _content_defined_cuts(vocabulary, weights, target)
+    count = shard_of[-1] + 1 if vocabulary else 0
     shard_array = np.frombuffer(shard_of, dtype=np.int32)
     entry_shard = shard_array[parts.entry_term]
     order = np.argsort(entry_shard, kind="stable")
@@ -207,31 +252,61 @@ def split_by_term(parts: IndexParts, max_shards: int = MAX_TERM_SHARDS) -> Itera
     del entry_shard
     start = 0
     for n in range(count):
-        entries = order[start : ends[n]]
-        start = ends[n]
-        first = firsts[n]
         last = (firsts[n + 1] if n + 1 < count else len(vocabulary)) - 1
-        body = {
-            "invertedIndex": _inverted_entries(parts, first, last, entries),
-            "fieldVectors": _shard_vectors(parts, entries),
-        }
-        text = _json(body)
-        yield {
-            "first": vocabulary[first],
-            "last": vocabulary[last],
-            "text": text,
-            "bytes": len(text.encode()),
-        }
+        yield TermShard(firsts[n], last, order[start : ends[n]])
+        start = ends[n]
 
 
-def _shard_vectors(parts: IndexParts, entries: np.ndarray) -> list[list[Any]]:
-    """``[field/ref, [term, score, …]]`` for each vector with entries among ``entries``."""
+def _shard_target(total_weight: int, max_shards: int, min_bytes: int) -> float:
+    """The mean shard weight aimed at: about ``total / max_shards``, rounded up to a step of
+    ``TARGET_STEP`` so that small changes to the corpus leave it where it was."""
+    wanted = max(min_bytes, total_weight / max_shards)
+    return float(TARGET_STEP ** math.ceil(math.log(wanted, TARGET_STEP)))
+
+
+def _content_defined_cuts(
+    vocabulary: Sequence[str], weights: Sequence[int], target: float
+) -> array:
+    """Each term's shard number. A shard ends after a term with a chance of its weight over
+    the target (decided by the term's hash), once the shard holds ``MIN_SHARD_SHARE`` of the
+    target; a term that would take it past ``MAX_SHARD_SHARE`` starts the next one."""
+    spread = (1 - MIN_SHARD_SHARE) * target
+    shard_of = array("i")
+    number, size = 0, 0
+    for term, weight in zip(vocabulary, weights, strict=True):
+        if size and size + weight > MAX_SHARD_SHARE * target:
+            number, size = number + 1, 0
+        shard_of.append(number)
+        size += weight
+        chance = weight / spread
+        if size >= MIN_SHARD_SHARE * target and zlib.crc32(term.encode()) < chance * 2**32:
+            number, size = number + 1, 0
+    return shard_of
+
+
+def shard_body(parts: IndexParts, shard: TermShard) -> str:
+    """The shard as JSON; term indices count from its first term, and the browser offsets them
+    by the shards it loaded before (they need only be distinct and in term order)."""
+    body = {
+        "invertedIndex": _inverted_entries(parts, shard.first, shard.last, shard.entries),
+        "fieldVectors": _shard_vectors(parts, shard.entries, shard.first),
+    }
+    return _json(body)
+
+
+def _shard_script(prefix: bytes, parts: IndexParts, shard: TermShard) -> bytes:
+    return prefix + shard_body(parts, shard).encode() + SCRIPT_END
+
+
+def _shard_vectors(parts: IndexParts, entries: np.ndarray, first: int = 0) -> list[list[Any]]:
+    """``[field/ref, [term, score, …]]`` for each vector with entries among ``entries``, term
+    indices counted from ``first``."""
     vectors: list[list[Any]] = []
     current = -1
     elements: list[float] = []
     for vector, term, score in zip(
         parts.entry_vector[entries].tolist(),
-        parts.entry_term[entries].tolist(),
+        (parts.entry_term[entries] - first).tolist(),
         parts.entry_score[entries].tolist(),
         strict=True,
     ):
@@ -256,8 +331,11 @@ def _doc_shards(papers: Sequence[Paper], themes: dict[str, str]) -> list[list[di
     return [docs[i : i + DOCS_PER_SHARD] for i in range(0, len(docs), DOCS_PER_SHARD)]
 
 
+SCRIPT_END = b");\n"
+
+
 def _script(path: str, callback: str, number: int, payload_json: str) -> Page:
-    return Page(path, f"{callback}({number},{payload_json});\n".encode())
+    return Page(path, f"{callback}({number},{payload_json}".encode() + SCRIPT_END)
 
 
 def _json(value: Any) -> str:

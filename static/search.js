@@ -109,7 +109,8 @@
   }
 
   /* One lunr.Index over the loaded shards: term ranges are sorted, so concatenating them in
-     shard order keeps both the term list and every vector's entries in lunr's order. */
+     shard order keeps both the term list and every vector's entries in lunr's order. A shard
+     numbers its terms from 0; each is offset by the terms of the shards loaded before it. */
   function indexOver() {
     var numbers = Object.keys(termShards).map(Number).sort(function (a, b) { return a - b; });
     var key = numbers.join(",");
@@ -117,13 +118,24 @@
     var inverted = [];
     var vectors = {};
     var order = [];
+    var offset = 0;
     numbers.forEach(function (n) {
       var body = termShards[n];
-      Array.prototype.push.apply(inverted, body.invertedIndex);
+      body.invertedIndex.forEach(function (entry) {
+        var posting = {};
+        Object.keys(entry[1]).forEach(function (k) { posting[k] = entry[1][k]; });
+        posting._index = entry[1]._index + offset;
+        inverted.push([entry[0], posting]);
+      });
       body.fieldVectors.forEach(function (entry) {
         if (!vectors[entry[0]]) { vectors[entry[0]] = []; order.push(entry[0]); }
-        Array.prototype.push.apply(vectors[entry[0]], entry[1]);
+        var target = vectors[entry[0]];
+        var elements = entry[1];
+        for (var i = 0; i < elements.length; i += 2) {
+          target.push(elements[i] + offset, elements[i + 1]);
+        }
       });
+      offset += body.invertedIndex.length;
     });
     var index = lunr.Index.load({
       version: manifest.lunr,

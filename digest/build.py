@@ -97,7 +97,7 @@ def build(
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
         papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
-        grouping = partial(group_themes, progress=_stage(progress, "themes"))
+        grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
         papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
         theme_map = state.reuse_theme_map(papers, themes, layout_theme_map)
         digest = assemble_digest(

@@ -16,6 +16,10 @@ from typing import Any
 
 DEFAULT_CACHE_DIR = Path(".digest-cache")
 _SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_BLOB_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS blobs "
+    "(kind TEXT PRIMARY KEY, key TEXT NOT NULL, value BLOB NOT NULL)"
+)
 
 
 def content_key(*parts: Any) -> str:
@@ -50,6 +54,7 @@ class ContentCache:
                     ignore.write_text("# Created by digest: this folder is a cache.\n*\n")
                 self._conn = sqlite3.connect(self.root / "cache.sqlite3", timeout=30)
                 self._conn.execute(_SCHEMA)
+                self._conn.execute(_BLOB_SCHEMA)
             except (OSError, sqlite3.Error):
                 self.root = None
                 return None
@@ -80,6 +85,30 @@ class ContentCache:
         try:
             with conn:
                 conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows)
+        except sqlite3.Error:
+            pass
+
+    def get_blob(self, kind: str, key: str) -> bytes | None:
+        """The bytes last stored for ``kind``, if stored under ``key``: one value per kind is
+        kept, for large values that are not JSON (a fitted model of tens of megabytes) and
+        would otherwise pile up with every change."""
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            sql = "SELECT value FROM blobs WHERE kind = ? AND key = ?"
+            row = conn.execute(sql, (kind, key)).fetchone()
+        except sqlite3.Error:
+            return None
+        return bytes(row[0]) if row else None
+
+    def put_blob(self, kind: str, key: str, value: bytes) -> None:
+        conn = self._connect()
+        if conn is None:
+            return
+        try:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (kind, key, value))
         except sqlite3.Error:
             pass
 

@@ -14,13 +14,16 @@ the sample moves that paper only, and theme URLs hold.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from digest.cache import ContentCache, content_key
+from digest.fingerprint import Fingerprinter, code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import slugify
 from digest.theme_names import CorpusPhrases, ThemeName, name_groups, tag_with_name
@@ -41,9 +44,12 @@ def group_themes(
     papers: Sequence[Paper],
     theme_count: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: ContentCache | None = None,
 ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]:
     """Assign every paper one theme; returns the papers (same order) and the themes.
-    ``progress`` hears of its two steps, grouping and naming (minutes each at 100,000)."""
+    ``progress`` hears of its two steps, grouping and naming (minutes each at 100,000).
+    With a ``cache``, the sample's model and names are kept by the sample's content and each
+    other paper's place by its own, so an edit outside the sample places that paper only."""
     if not papers:
         return tuple(papers), ()
     ordered = sorted(papers, key=lambda p: p.id)
@@ -51,16 +57,19 @@ def group_themes(
     if progress is not None:
         progress(0, 2)
     k = min(theme_count or auto_theme_count(len(ordered)), len(sample))
-    model_papers = [ordered[i] for i in sample]
-    sample_labels, model = fit_theme_model(model_papers, k)
-    labels = np.empty(len(ordered), dtype=int)
-    outside = np.setdiff1d(np.arange(len(ordered)), sample, assume_unique=True)
-    labels[sample] = sample_labels
-    if len(outside):
-        labels[outside] = model.assign([ordered[i] for i in outside])
+    sampled = sample_themes([ordered[i] for i in sample], k, cache)
     if progress is not None:
         progress(1, 2)
-    themes, tagged = _name_themes(ordered, labels, sample)
+    outside = np.setdiff1d(np.arange(len(ordered)), sample, assume_unique=True)
+    places = place_papers([ordered[i] for i in outside], sampled, cache)
+    labels = np.empty(len(ordered), dtype=int)
+    labels[sample] = sampled.labels
+    tagged = dict(sampled.tagged)
+    for i, (label, tags) in zip(outside.tolist(), places, strict=True):
+        labels[i] = label
+        if tags is not None:
+            tagged[ordered[i].id] = tags
+    themes = _themes(ordered, labels, sampled)
     if progress is not None:
         progress(2, 2)
     slug_of = {pid: t.slug for t in themes for pid in t.paper_ids}
@@ -68,6 +77,83 @@ def group_themes(
         replace(p, theme=slug_of[p.id], keyphrases=tagged.get(p.id, p.keyphrases)) for p in papers
     )
     return themed, themes
+
+
+@dataclass(frozen=True)
+class SampleThemes:
+    """Everything the sample decides: its papers' labels and tags, the model that places the
+    others, and each theme's name and slug (by label, listed in the themes' order)."""
+
+    labels: np.ndarray
+    model: ThemeModel
+    order: tuple[int, ...]
+    names: Mapping[int, ThemeName]
+    slugs: Mapping[int, str]
+    corpus: CorpusPhrases
+    tagged: Mapping[str, tuple[str, ...]]
+    key: str
+
+
+def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -> SampleThemes:
+    """The sample's themes, from the cache when this exact sample was grouped before. Pickled
+    (a fitted vectorizer and SVD are not JSON), like Sphinx's environment: the cache is the
+    user's own folder, and a value that does not load is simply recomputed."""
+    key = content_key("theme-sample", code_fingerprint(), k, _digest(sample))
+    if cache is not None and (blob := cache.get_blob("theme-sample", key)) is not None:
+        try:
+            found = pickle.loads(blob)
+        except Exception:  # an old or damaged entry is recomputed
+            found = None
+        if isinstance(found, SampleThemes) and found.key == key:
+            return found
+    labels, model = fit_theme_model(sample, k)
+    sampled: dict[int, list[Paper]] = {}
+    for paper, label in zip(sample, labels.tolist(), strict=True):
+        sampled.setdefault(label, []).append(paper)
+    order = tuple(sorted(sampled, key=lambda label: (-len(sampled[label]), sampled[label][0].id)))
+    corpus = CorpusPhrases(sample)
+    names = dict(zip(order, name_groups([sampled[label] for label in order], corpus), strict=True))
+    slugs: dict[int, str] = {}
+    for label in order:
+        slugs[label] = _theme_slug(names[label], corpus, set(slugs.values()))
+    tagged: dict[str, tuple[str, ...]] = {}
+    for label in order:
+        tagged.update(tag_with_name(sampled[label], names[label], corpus))
+    found = SampleThemes(labels, model, order, names, slugs, corpus, tagged, key)
+    if cache is not None:
+        cache.put_blob("theme-sample", key, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+    return found
+
+
+def place_papers(
+    papers: Sequence[Paper], sampled: SampleThemes, cache: ContentCache | None
+) -> list[tuple[int, tuple[str, ...] | None]]:
+    """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
+    tagged keyphrases; cached by the sample and the paper, so only new or edited papers are
+    placed by the model."""
+    fingerprints = Fingerprinter()
+    keys = [content_key("theme-place", sampled.key, fingerprints.digest(p).hex()) for p in papers]
+    found = cache.get_many(keys) if cache is not None else {}
+    missing = [i for i, key in enumerate(keys) if key not in found]
+    if missing:
+        labels = sampled.model.assign([papers[i] for i in missing]).tolist()
+        computed = {}
+        for i, label in zip(missing, labels, strict=True):
+            tags = tag_with_name([papers[i]], sampled.names[label], sampled.corpus)
+            tagged = tags.get(papers[i].id)
+            computed[keys[i]] = [label, list(tagged) if tagged is not None else None]
+        found.update(computed)
+        if cache is not None:
+            cache.put_many(computed)
+    places = []
+    for key in keys:
+        label, tagged = found[key]
+        places.append((int(label), tuple(tagged) if tagged is not None else None))
+    return places
+
+
+def _digest(papers: Sequence[Paper]) -> str:
+    return Fingerprinter().digest(tuple(papers)).hex()
 
 
 def auto_theme_count(n: int) -> int:
@@ -156,6 +242,8 @@ def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Any, Any]:
         dtype=np.float32,
     )
     matrix = _fit(words, [_text(p) for p in papers])
+    if hasattr(words, "stop_words_"):
+        del words.stop_words_  # every word min_df/max_df dropped: only for introspection
     if matrix is None:
         return np.zeros((n, 1), dtype=np.float32), None, None
     dims = min(100, matrix.shape[1] - 1, n - 1)
@@ -241,32 +329,22 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[x] for x in labels.tolist()], dtype=int)
 
 
-def _name_themes(
-    papers: Sequence[Paper], labels: np.ndarray, sample: np.ndarray
-) -> tuple[tuple[Theme, ...], dict[str, tuple[str, ...]]]:
-    """The themes, and the papers to tag with a name phrase they say (see ``tag_with_name``).
-    Names and their order come from the sample, like the groups, so that a paper outside it
-    never renames a theme."""
-    members_of: dict[int, list[Paper]] = {}
-    for paper, label in zip(papers, labels.tolist(), strict=True):
-        members_of.setdefault(label, []).append(paper)
-    sampled: dict[int, list[Paper]] = {}
-    for i in sample.tolist():
-        sampled.setdefault(int(labels[i]), []).append(papers[i])
-    order = sorted(sampled, key=lambda label: (-len(sampled[label]), sampled[label][0].id))
-    corpus = CorpusPhrases([papers[i] for i in sample.tolist()])
-    names = name_groups([sampled[label] for label in order], corpus)
-    used_slugs: set[str] = set()
-    themes = []
-    tagged: dict[str, tuple[str, ...]] = {}
-    for label, name in zip(order, names, strict=True):
-        slug = _theme_slug(name, corpus, used_slugs)
-        used_slugs.add(slug)
-        members = members_of[label]
-        ids = tuple(p.id for p in members)
-        themes.append(Theme(slug=slug, name=name.name, keyphrases=name.top, paper_ids=ids))
-        tagged.update(tag_with_name(members, name, corpus))
-    return tuple(themes), tagged
+def _themes(
+    ordered: Sequence[Paper], labels: np.ndarray, sampled: SampleThemes
+) -> tuple[Theme, ...]:
+    """The themes in the sample's order, each with its papers in id order."""
+    members_of: dict[int, list[str]] = {}
+    for paper, label in zip(ordered, labels.tolist(), strict=True):
+        members_of.setdefault(label, []).append(paper.id)
+    return tuple(
+        Theme(
+            slug=sampled.slugs[label],
+            name=sampled.names[label].name,
+            keyphrases=sampled.names[label].top,
+            paper_ids=tuple(members_of[label]),
+        )
+        for label in sampled.order
+    )
 
 
 def _theme_slug(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> str:

@@ -258,3 +258,42 @@ def _sampled(papers: list[Paper]) -> frozenset[str]:
     from digest.themes import sampled_ids
 
     return sampled_ids(p.id for p in papers)
+
+
+def test_a_cached_grouping_equals_a_fresh_one_and_an_edit_outside_the_sample_places_one_paper(
+    monkeypatch, tmp_path
+) -> None:
+    from digest import themes as themes_module
+    from digest.cache import ContentCache
+
+    monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
+    papers = _corpus(per_topic=25)
+    sample = _sampled(papers)
+    cache = ContentCache(tmp_path)
+    fresh = group_themes(papers)
+    assert group_themes(papers, cache=cache) == fresh
+    fits, placed = [], []
+    real_fit, real_assign = themes_module.fit_theme_model, themes_module.ThemeModel.assign
+    monkeypatch.setattr(themes_module, "fit_theme_model", lambda *a: fits.append(1) or real_fit(*a))
+    monkeypatch.setattr(
+        themes_module.ThemeModel,
+        "assign",
+        lambda self, ps: placed.extend(p.id for p in ps) or real_assign(self, ps),
+    )
+    assert group_themes(papers, cache=cache) == fresh
+    assert (fits, placed) == ([], [])
+    outside = next(p for p in papers if p.id not in sample)
+    edited = [
+        replace(p, abstract="Dark matter halos and a redshift survey of galaxy morphology.")
+        if p.id == outside.id
+        else p
+        for p in papers
+    ]
+    cached = group_themes(edited, cache=cache)
+    assert (fits, placed) == ([], [outside.id])
+    assert cached == group_themes(edited)
+    inside = next(p for p in papers if p.id in sample)
+    moved = [replace(p, title="Renamed") if p.id == inside.id else p for p in papers]
+    fits.clear()
+    assert group_themes(moved, cache=cache) == group_themes(moved)
+    assert fits == [1, 1]  # a sample paper's edit refits, cached or not

@@ -41,24 +41,35 @@ class Fingerprinter:
 
     def _feed(self, hasher: Any, value: object) -> None:
         kind = type(value)
+        if kind is str:
+            data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+            hasher.update(b"s%d:" % len(data) + data)
+        elif _dataclass_fields(kind) is not None:
+            hasher.update(b"D" + self._dataclass_digest(value))
+        elif kind is tuple or kind is list:
+            self._feed_sequence(hasher, value)  # type: ignore[arg-type]
+        else:
+            self._feed_other(hasher, value, kind)
+
+    def _feed_sequence(self, hasher: Any, value: tuple | list) -> None:
+        if all(type(item) is str for item in value):
+            text = repr(tuple(value)).encode("utf-8", "surrogatepass")
+            hasher.update(b"T%d:" % len(text) + text)
+            return
+        hasher.update(b"L%d:" % len(value))
+        for item in value:
+            self._feed(hasher, item)
+
+    def _feed_other(self, hasher: Any, value: object, kind: type) -> None:
         if isinstance(value, str):
             data = value.encode("utf-8", "surrogatepass")
-            tag = b"s" if kind is str else b"s" + kind.__qualname__.encode()
-            hasher.update(tag + b"%d:" % len(data) + data)
+            hasher.update(b"s" + kind.__qualname__.encode() + b"%d:" % len(data) + data)
         elif kind is bool:
             hasher.update(b"b1" if value else b"b0")
         elif isinstance(value, _REPR_TYPES):
             hasher.update(f"{kind.__qualname__}:{value!r};".encode())
-        elif hasattr(kind, "__dataclass_fields__") and not isinstance(value, type):
-            hasher.update(b"D" + self._dataclass_digest(value))
         elif isinstance(value, (tuple, list)):
-            if all(type(item) is str for item in value):
-                text = repr(tuple(value)).encode("utf-8", "surrogatepass")
-                hasher.update(b"T%d:" % len(text) + text)
-                return
-            hasher.update(b"L%d:" % len(value))
-            for item in value:
-                self._feed(hasher, item)
+            self._feed_sequence(hasher, value)
         elif isinstance(value, Mapping):
             hasher.update(b"M%d:" % len(value))
             for key, item in value.items():
@@ -74,17 +85,33 @@ class Fingerprinter:
             hasher.update(f"?{kind.__qualname__}:{id(value)}:{id(self)};".encode())
 
     def _dataclass_digest(self, value: object) -> bytes:
-        frozen = type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
-        if frozen and (hit := self._memo.get(id(value))) is not None:
+        hit = self._memo.get(id(value))
+        if hit is not None:
             return hit[1]
+        names, frozen = _dataclass_fields(type(value))  # type: ignore[misc]
         hasher = hashlib.sha256(type(value).__qualname__.encode())
-        for field in dataclasses.fields(value):  # type: ignore[arg-type]
-            hasher.update(field.name.encode() + b"=")
-            self._feed(hasher, getattr(value, field.name))
+        for name, tag in names:
+            hasher.update(tag)
+            self._feed(hasher, getattr(value, name))
         result = hasher.digest()
         if frozen:
             self._memo[id(value)] = (value, result)
         return result
+
+
+DataclassFields = tuple[tuple[tuple[str, bytes], ...], bool]
+
+
+@cache
+def _dataclass_fields(kind: type) -> DataclassFields | None:
+    """For a dataclass type, its fields (with their tags, ``name=``) and whether it is frozen:
+    only frozen values are memoised, a mutable one may change between two digests. ``None``
+    for any other type, a class included (a class is not an instance, whatever its metaclass
+    says)."""
+    if not hasattr(kind, "__dataclass_fields__") or issubclass(kind, type):
+        return None
+    names = tuple((f.name, f.name.encode() + b"=") for f in dataclasses.fields(kind))
+    return names, kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
 @cache

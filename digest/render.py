@@ -212,10 +212,11 @@ def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
         "build_date": build_date(),
         "digest": digest,
         "themes": digest.themes,
-        # Pages that only name or link a theme must not change when its membership does.
+        # Pages that only name or link a theme or keyphrase must not change (nor be checked
+        # against its thousands of papers) when its membership does.
         "theme_by_slug": {t.slug: replace(t, paper_ids=()) for t in digest.themes},
         "theme_class": {t.slug: theme_class(i) for i, t in enumerate(digest.themes)},
-        "keyphrase_by_text": {k.text: k for k in digest.keyphrases},
+        "keyphrase_by_text": {k.text: replace(k, paper_ids=()) for k in digest.keyphrases},
         "paper_count": len(digest.papers),
         "record_count": digest.record_count,
         "duplicate_count": digest.record_count - len(digest.papers),

@@ -99,7 +99,7 @@ def build(
         papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
         grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
         papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
-        theme_map = state.reuse_theme_map(papers, themes, layout_theme_map)
+        theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
         digest = assemble_digest(
             papers,
             themes,

@@ -31,6 +31,7 @@ class WriteStats:
     files: list[str] = field(default_factory=list)
     # The same paths as ``files``: membership in a list made 100,000 writes quadratic.
     seen: set[str] = field(default_factory=set, repr=False)
+    folders: set[Path] = field(default_factory=set, repr=False)
 
 
 def check_output_folder(out: Path) -> set[str]:
@@ -59,7 +60,7 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
     stats = WriteStats()
     try:
         for page in pages:
-            _write(stage, out, page.path, page.content, stats)
+            _write(stage, out, page.path, page.content, stats, page.unchanged)
         for static_dir in static_dirs:
             for source in sorted(static_dir.rglob("*")):
                 if source.is_file() and not source.name.startswith("."):
@@ -75,14 +76,18 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
     return stats
 
 
-def _write(stage: Path, out: Path, rel: str, content: bytes, stats: WriteStats) -> None:
+def _write(
+    stage: Path, out: Path, rel: str, content: bytes, stats: WriteStats, unchanged: bool = False
+) -> None:
     if rel in stats.seen:
         return
     stats.seen.add(rel)
     target = stage / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent not in stats.folders:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stats.folders.add(target.parent)
     previous = out / rel
-    if _same_bytes(previous, content):
+    if unchanged or _same_bytes(previous, content):
         with contextlib.suppress(OSError):
             os.link(previous, target)
             stats.unchanged += 1

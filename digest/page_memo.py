@@ -83,7 +83,7 @@ class PageMemo:
                     if content is not None:
                         self.pending[path] = previous
                         self.kept += 1
-                        return Page(path, content)
+                        return Page(path, content, unchanged=True)
             tracked.start_page()
             try:
                 page = inner(template, path, **context)
@@ -109,7 +109,7 @@ class PageMemo:
             content = self._previous_bytes(path, previous.sha256)
             if content is not None:
                 self.pending[path] = previous
-                return Page(path, content)
+                return Page(path, content, unchanged=True)
         content = make()
         self.pending[path] = PageRecord((), fingerprint, hashlib.sha256(content).hexdigest())
         return Page(path, content)

@@ -50,6 +50,9 @@ EXCERPT_CHARS = 280
 class Page:
     path: str
     content: bytes
+    # The bytes are those of the file at ``path`` in the site being replaced, as checked by the
+    # page records, so writing can link that file without reading it again.
+    unchanged: bool = False
 
 
 def make_environment(config: Config) -> Environment:

@@ -31,7 +31,9 @@ disc), and CSS shows one; the theme list below the map is the legend, naming eve
 
 from __future__ import annotations
 
+import base64
 import math
+import pickle
 import re
 import textwrap
 from collections.abc import Sequence
@@ -42,8 +44,11 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from digest.cache import ContentCache, content_key
+from digest.fingerprint import code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import paper_path
+from digest.themes import theme_sample
 from digest.titles import shorten
 
 SEED = 0
@@ -146,13 +151,17 @@ def theme_class(index: int) -> str:
     return f"t{index % PALETTE_SIZE}"
 
 
-def layout_theme_map(papers: Sequence[Paper], themes: Sequence[Theme]) -> ThemeMap:
-    """The whole map. Deterministic: seeded, and papers are taken in id order."""
+def layout_theme_map(
+    papers: Sequence[Paper], themes: Sequence[Theme], cache: ContentCache | None = None
+) -> ThemeMap:
+    """The whole map. Deterministic: seeded, and papers are taken in id order. With a
+    ``cache``, each paper's vector is kept by its text and the model's, so a rebuild after an
+    edit vectorises that paper only."""
     ordered = sorted(papers, key=lambda p: p.id)
     if not ordered:
         return ThemeMap(WIDTH, MIN_HEIGHT, 2, (), ())
     groups = _groups(ordered, themes)
-    vectors = paper_vectors(ordered)
+    vectors = paper_vectors(ordered, cache)
     layout = _layout(vectors, [members for _, members in groups])
     scale, offset, height = _fit(layout)
     radius = int(min(MAX_DOT, max(2, round(0.4 * scale))))
@@ -191,35 +200,106 @@ def _groups(
     return known
 
 
-def paper_vectors(ordered: Sequence[Paper]) -> np.ndarray:
-    """Unit-length LSA vectors; zeros when the corpus has too few words to say anything.
+@dataclass(frozen=True)
+class MapModel:
+    """The vectorizer and SVD fitted on the theme sample (see ``digest.themes``): fitting on
+    every paper would move every dot after any edit and cost seconds on every rebuild."""
+
+    words: Any  # fitted TfidfVectorizer, or None when the sample has no usable words
+    basis: Any  # fitted TruncatedSVD, or None when too few dimensions remain
+    dims: int
+    key: str
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        from sklearn.preprocessing import normalize
+
+        if self.words is None:
+            return np.zeros((len(texts), self.dims), dtype=np.float64)
+        matrix = self.words.transform(texts)
+        if self.basis is None:
+            dense = matrix.toarray().astype(np.float64)
+            return normalize(dense) if dense.size else dense
+        with threadpool_limits(limits=1):
+            reduced = self.basis.transform(matrix)
+        return normalize(reduced.astype(np.float64))
+
+
+def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -> np.ndarray:
+    """Unit-length LSA vectors, from a model fitted on the theme sample; zeros when it has too
+    few words to say anything.
 
     The SVD runs on one BLAS thread: on a busy two-core machine a threaded BLAS was four
     times slower, and one thread gives the same floating-point sums on every machine."""
+    texts = [_text(p) for p in ordered]
+    sample = theme_sample([p.id for p in ordered])
+    model = _map_model([texts[i] for i in sample.tolist()], cache)
+    keys = [content_key("map-vector", model.key, t) for t in texts]
+    found = cache.get_many(keys) if cache is not None else {}
+    missing = [i for i, key in enumerate(keys) if key not in found]
+    vectors = np.empty((len(texts), model.dims), dtype=np.float64)
+    if missing:
+        computed = model.vectors([texts[i] for i in missing])
+        vectors[missing] = computed
+        if cache is not None:
+            cache.put_many(
+                {keys[i]: _vector_text(v) for i, v in zip(missing, computed, strict=True)}
+            )
+    for i, key in enumerate(keys):
+        if key in found:
+            vectors[i] = _vector_from_text(found[key], model.dims)
+    return vectors
+
+
+def _map_model(sample_texts: Sequence[str], cache: ContentCache | None) -> MapModel:
+    """Pickled in the cache like the theme sample's model (see ``themes.sample_themes``)."""
+    key = content_key("map-model", code_fingerprint(), sample_texts)
+    if cache is not None and (blob := cache.get_blob("map-model", key)) is not None:
+        try:
+            found = pickle.loads(blob)
+        except Exception:  # an old or damaged entry is refitted
+            found = None
+        if isinstance(found, MapModel) and found.key == key:
+            return found
+    model = _fit_map_model(sample_texts, key)
+    if cache is not None:
+        cache.put_blob("map-model", key, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    return model
+
+
+def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
 
-    n = len(ordered)
-    texts = [_text(p) for p in ordered]
+    n = len(texts)
+    words = TfidfVectorizer(
+        analyzer=_words,
+        sublinear_tf=True,
+        min_df=2 if n >= 50 else 1,
+        max_df=0.5 if n >= 50 else 1.0,
+        dtype=np.float32,
+    )
     try:
-        matrix = TfidfVectorizer(
-            analyzer=_words,
-            sublinear_tf=True,
-            min_df=2 if n >= 50 else 1,
-            max_df=0.5 if n >= 50 else 1.0,
-            dtype=np.float32,
-        ).fit_transform(texts)
+        matrix = words.fit_transform(texts)
     except ValueError:  # empty vocabulary: every word a stop word
-        return np.zeros((n, 2), dtype=np.float64)
+        return MapModel(None, None, 2, key)
+    if hasattr(words, "stop_words_"):
+        del words.stop_words_  # every word min_df/max_df dropped: only for introspection
     dims = min(SVD_DIMS, matrix.shape[0] - 1, matrix.shape[1] - 1)
     if dims < 2:
-        dense = matrix.toarray().astype(np.float64)
-        return normalize(dense) if dense.size else np.zeros((n, 2))
+        return MapModel(words, None, matrix.shape[1], key)
     with threadpool_limits(limits=1):
-        svd = TruncatedSVD(n_components=dims, n_iter=SVD_ROUNDS, random_state=SEED)
-        reduced = svd.fit_transform(matrix)
-    return normalize(reduced.astype(np.float64))
+        basis = TruncatedSVD(n_components=dims, n_iter=SVD_ROUNDS, random_state=SEED)
+        basis.fit(matrix)
+    return MapModel(words, basis, dims, key)
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    """Exact float64 bytes as base64: a fifth of the JSON of 50 floats, and no rounding."""
+    return base64.b64encode(np.ascontiguousarray(vector, dtype="<f8").tobytes()).decode()
+
+
+def _vector_from_text(text: str, dims: int) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f8", count=dims)
 
 
 def _words(text: str) -> list[str]:

@@ -103,6 +103,33 @@ def test_input_order_does_not_change_the_map() -> None:
     assert _svg(layout_theme_map(shuffled, themes)) == _svg(layout_theme_map(papers, themes))
 
 
+def test_a_cached_map_equals_a_fresh_one_and_an_edit_vectorises_one_paper(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from digest import theme_map as map_module
+    from digest import themes as themes_module
+    from digest.cache import ContentCache
+
+    monkeypatch.setattr(themes_module, "THEME_SAMPLE", 30)
+    papers, themes = _corpus(20)
+    cache = ContentCache(tmp_path)
+    fresh = _svg(layout_theme_map(papers, themes))
+    assert _svg(layout_theme_map(papers, themes, cache)) == fresh
+    vectorised: list[int] = []
+    real = map_module.MapModel.vectors
+    monkeypatch.setattr(
+        map_module.MapModel, "vectors", lambda self, t: vectorised.append(len(t)) or real(self, t)
+    )
+    assert _svg(layout_theme_map(papers, themes, cache)) == fresh
+    assert vectorised == []
+    sample = themes_module.sampled_ids(p.id for p in papers)
+    outside = next(i for i, p in enumerate(papers) if p.id not in sample)
+    edited = list(papers)
+    edited[outside] = replace(papers[outside], abstract="enzyme binding " * 20)
+    assert _svg(layout_theme_map(edited, themes, cache)) == _svg(layout_theme_map(edited, themes))
+    assert vectorised[0] == 1
+
+
 def test_one_linked_point_per_paper_inside_the_view_box() -> None:
     papers, themes = _corpus(25)
     theme_map = layout_theme_map(papers, themes)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
 
 from digest.charts import (
     Month,
@@ -22,6 +23,7 @@ from digest.theme_map import ThemeMap, layout_theme_map
 # A keyphrase on more papers than this says little about relatedness, and scanning its
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
 MAX_POSTINGS_FOR_RELATED = 1000
+RELATED_BLOCK = 512  # papers whose scores against every other paper are held at once
 
 
 def assemble_digest(
@@ -91,70 +93,97 @@ def related_papers(
     papers: Sequence[Paper], count: int, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, tuple[str, ...]]:
     """Papers sharing the most distinctive keyphrases (rare shared phrases weigh more);
-    ties go to the same theme, then to id order, so the lists are deterministic."""
+    ties go to the same theme, then to id order, so the lists are deterministic.
+
+    Scores are one sparse product (papers × phrases, by their weights, times its transpose),
+    a block of papers at a time: at 100,000 papers the whole product is billions of pairs."""
     if count <= 0:
         return {}
-    postings: dict[str, list[Paper]] = defaultdict(list)
-    for paper in papers:
-        for phrase in paper.keyphrases:
-            postings[phrase].append(paper)
+    from scipy.sparse import csr_matrix
+
     n = len(papers)
-    weight = {k: math.log(1 + n / len(v)) for k, v in postings.items()}
-    by_theme: dict[str | None, list[Paper]] = defaultdict(list)
-    for paper in papers:
-        by_theme[paper.theme].append(paper)
-    related: dict[str, tuple[str, ...]] = {}
-    words_of: dict[str, frozenset[str]] = {}
-    for done, paper in enumerate(papers, start=1):
-        if progress is not None:
-            progress(done, n)
-        scores: Counter[str] = Counter()
-        theme_of: dict[str, str | None] = {}
+    phrases: dict[str, int] = {}
+    rows, cols = [], []
+    for i, paper in enumerate(papers):
         for phrase in paper.keyphrases:
-            others = postings[phrase]
-            if len(others) > MAX_POSTINGS_FOR_RELATED:
-                continue
-            for other in others:
-                if other.id != paper.id:
-                    scores[other.id] += weight[phrase]
-                    theme_of[other.id] = other.theme
-        ranked = sorted(
-            scores,
-            key=lambda pid: (-round(scores[pid], 9), theme_of[pid] != paper.theme, pid),
-        )
-        related[paper.id] = tuple(ranked[:count]) + _same_theme_fill(
-            paper, by_theme[paper.theme], ranked, count, words_of
-        )
+            rows.append(i)
+            cols.append(phrases.setdefault(phrase, len(phrases)))
+    postings = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(phrases))
+    weight = np.array([math.log(1 + n / d) for d in postings.tolist()], dtype=np.float64)
+    kept = [k for k, c in enumerate(cols) if postings[c] <= MAX_POSTINGS_FOR_RELATED]
+    r = np.asarray(rows, dtype=np.int64)[kept]
+    c = np.asarray(cols, dtype=np.int64)[kept]
+    shape = (n, len(phrases))
+    has = csr_matrix((np.ones(len(r)), (r, c)), shape=shape)
+    weighted = csr_matrix((weight[c], (r, c)), shape=shape)
+    shared = has.T.tocsr()
+    themes = _theme_numbers(papers)
+    id_rank = _id_ranks(papers)
+    related: dict[str, tuple[str, ...]] = {}
+    short: list[tuple[int, np.ndarray]] = []
+    for start in range(0, n, RELATED_BLOCK):
+        block = (weighted[start : start + RELATED_BLOCK] @ shared).tocsr()
+        block.sort_indices()
+        for offset in range(block.shape[0]):
+            i = start + offset
+            lo, hi = block.indptr[offset], block.indptr[offset + 1]
+            others, scores = block.indices[lo:hi], block.data[lo:hi]
+            mask = others != i
+            others, scores = others[mask], scores[mask]
+            order = np.lexsort((id_rank[others], themes[others] != themes[i], -np.round(scores, 9)))
+            ranked = others[order]
+            related[papers[i].id] = tuple(papers[j].id for j in ranked[:count].tolist())
+            if len(ranked) < count:
+                short.append((i, ranked))
+        if progress is not None:
+            progress(min(n, start + RELATED_BLOCK), n)
+    for i, extra in _same_theme_fill(papers, themes, id_rank, short, count):
+        related[papers[i].id] += extra
     return related
 
 
 def _same_theme_fill(
-    paper: Paper,
-    theme_mates: Sequence[Paper],
-    ranked: list[str],
+    papers: Sequence[Paper],
+    themes: np.ndarray,
+    id_rank: np.ndarray,
+    short: list[tuple[int, np.ndarray]],
     count: int,
-    words_of: dict[str, frozenset[str]],
-) -> tuple[str, ...]:
+) -> Iterator[tuple[int, tuple[str, ...]]]:
     """When too few papers share a keyphrase, the same theme's papers sharing the most
-    keyphrase words fill the list, so every paper page offers somewhere to go next."""
-    missing = count - len(ranked)
-    if missing <= 0:
-        return ()
-    taken = {paper.id, *ranked}
-    words = _keyphrase_words(paper, words_of)
-    mates = [p for p in theme_mates[:MAX_POSTINGS_FOR_RELATED] if p.id not in taken]
-    best = heapq.nsmallest(
-        missing, mates, key=lambda p: (-len(words & _keyphrase_words(p, words_of)), p.id)
-    )
-    return tuple(p.id for p in best)
+    keyphrase words fill the list, so every paper page offers somewhere to go next. Each
+    theme's short papers are compared with its first ``MAX_POSTINGS_FOR_RELATED`` papers at once."""
+    if not short:
+        return
+    from scipy.sparse import csr_matrix
+
+    words: dict[str, int] = {}
+    rows, cols = [], []
+    for i, paper in enumerate(papers):
+        for word in {w for k in paper.keyphrases for w in k.lower().split()}:
+            rows.append(i)
+            cols.append(words.setdefault(word, len(words)))
+    has_word = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(papers), len(words)))
+    by_theme: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for i, ranked in short:
+        by_theme.setdefault(int(themes[i]), []).append((i, ranked))
+    for theme, wanting in by_theme.items():
+        mates = np.flatnonzero(themes == theme)[:MAX_POSTINGS_FOR_RELATED]
+        shared = (has_word[[i for i, _ in wanting]] @ has_word[mates].T).toarray()
+        for (i, ranked), overlap in zip(wanting, shared, strict=True):
+            free = (mates != i) & ~np.isin(mates, ranked)
+            order = np.lexsort((id_rank[mates[free]], -overlap[free]))[: count - len(ranked)]
+            yield i, tuple(papers[j].id for j in mates[free][order].tolist())
 
 
-def _keyphrase_words(paper: Paper, memo: dict[str, frozenset[str]]) -> frozenset[str]:
-    """Computed once per paper: the fill compares each paper with up to 1000 theme mates."""
-    found = memo.get(paper.id)
-    if found is None:
-        found = memo[paper.id] = frozenset(w for k in paper.keyphrases for w in k.lower().split())
-    return found
+def _theme_numbers(papers: Sequence[Paper]) -> np.ndarray:
+    numbers: dict[str | None, int] = {}
+    return np.array([numbers.setdefault(p.theme, len(numbers)) for p in papers], dtype=np.int64)
+
+
+def _id_ranks(papers: Sequence[Paper]) -> np.ndarray:
+    ranks = np.empty(len(papers), dtype=np.int64)
+    ranks[sorted(range(len(papers)), key=lambda i: papers[i].id)] = np.arange(len(papers))
+    return ranks
 
 
 def shared_keyphrases(a: Paper, b: Paper) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,28 @@ def content_key(*parts: Any) -> str:
     """A stable hash of JSON-serialisable inputs (settings, text, code version)."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def content_keys(shared: Sequence[Any], items: Iterable[Sequence[Any]]) -> list[str]:
+    """``content_key(*shared, *item)`` for each item, with ``shared`` (settings, versions)
+    serialised once rather than once per paper: 100,000 papers' keys are computed on every
+    build."""
+    head = hashlib.sha256(b"[" + ",".join(_json_key(part) for part in shared).encode("utf-8"))
+    keys = []
+    for item in items:
+        hasher = head.copy()
+        rest = (
+            "".join("," + _json_key(part) for part in item)
+            if shared
+            else ",".join(_json_key(part) for part in item)
+        )
+        hasher.update((rest + "]").encode("utf-8"))
+        keys.append(hasher.hexdigest())
+    return keys
+
+
+def _json_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def resolve_cache_dir(configured: Path | None) -> Path:

@@ -19,7 +19,7 @@ from functools import cache, cached_property, partial
 from importlib import metadata
 from typing import Any, NamedTuple
 
-from digest.cache import ContentCache, content_key, resolve_cache_dir
+from digest.cache import ContentCache, content_keys, resolve_cache_dir
 from digest.config import Config
 from digest.model import Paper
 from digest.parallel import cached_map
@@ -126,7 +126,7 @@ def candidates_for(
     libraries = _library_versions(backend)
     settings = {"language": config.language, "yake": YAKE_SETTINGS, "libraries": libraries}
     inputs = [_paper_input(p) for p in papers]
-    keys = [content_key("keyphrase-candidates", VERSION, settings, t, a) for a, t in inputs]
+    keys = content_keys(("keyphrase-candidates", VERSION, settings), ((t, a) for a, t in inputs))
     work = partial(_candidates_chunk, language=config.language, backend=backend)
     rows = cached_map(work, inputs, keys, store, config.workers, progress)
     return [[Candidate.from_row(r) for r in paper_rows] for paper_rows in rows]

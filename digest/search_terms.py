@@ -17,7 +17,7 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 from lunr.trimmer import trimmer
 
-from digest.cache import ContentCache, content_key
+from digest.cache import ContentCache, content_keys
 from digest.model import Paper
 from digest.parallel import cached_map
 
@@ -48,7 +48,7 @@ def paper_terms(
     """Each paper's terms, in order, computed (or read) SLICE papers at a time."""
     for start in range(0, len(papers), SLICE):
         texts = [field_texts(p) for p in papers[start : start + SLICE]]
-        keys = [content_key("search-terms", TERMS_VERSION, t) for t in texts]
+        keys = content_keys(("search-terms", TERMS_VERSION), ((t,) for t in texts))
         yield from cached_map(
             terms_of_chunk, texts, keys, cache, workers, _offset(progress, start, len(papers))
         )

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digest.cache import ContentCache, content_key
+from digest.cache import ContentCache, content_key, content_keys
 from digest.fingerprint import code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import paper_path
@@ -233,7 +233,7 @@ def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -
     texts = [_text(p) for p in ordered]
     sample = theme_sample([p.id for p in ordered])
     model = _map_model([texts[i] for i in sample.tolist()], cache)
-    keys = [content_key("map-vector", model.key, t) for t in texts]
+    keys = content_keys(("map-vector", model.key), ((t,) for t in texts))
     found = cache.get_many(keys) if cache is not None else {}
     missing = [i for i, key in enumerate(keys) if key not in found]
     vectors = np.empty((len(texts), model.dims), dtype=np.float64)

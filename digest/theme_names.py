@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from digest.model import Paper
@@ -186,6 +186,22 @@ class CorpusPhrases:
         return self._texts.get(paper.id) or _folded_text(paper)
 
 
+@dataclass(frozen=True)
+class NameSurfaces:
+    """What tagging a paper outside the sample needs of the sample's ``CorpusPhrases``: how
+    each name phrase is written. Kept instead of the whole index of the sample's words, which
+    takes seconds to load from the cache at 3,000 papers."""
+
+    surface: Mapping[str, str]
+
+    @classmethod
+    def of(cls, names: Iterable[ThemeName], corpus: CorpusPhrases) -> NameSurfaces:
+        return cls({key: corpus.surface[key] for name in names for key in name.keys})
+
+    def folded_text(self, paper: Paper) -> str:
+        return _folded_text(paper)
+
+
 def _capitals(text: str) -> int:
     return sum(c.isupper() for c in text)
 
@@ -234,7 +250,7 @@ def name_groups(groups: Sequence[Sequence[Paper]], corpus: CorpusPhrases) -> lis
 
 
 def tag_with_name(
-    members: Sequence[Paper], name: ThemeName, corpus: CorpusPhrases
+    members: Sequence[Paper], name: ThemeName, corpus: CorpusPhrases | NameSurfaces
 ) -> Mapping[str, tuple[str, ...]]:
     """New keyphrases for the members whose text says a name phrase their keyphrases lack:
     the phrase replaces the weakest keyphrase, so the count stays within its bounds."""

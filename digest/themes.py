@@ -22,11 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digest.cache import ContentCache, content_key
-from digest.fingerprint import Fingerprinter, code_fingerprint
+from digest.cache import ContentCache, content_key, content_keys
+from digest.fingerprint import code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import slugify
-from digest.theme_names import CorpusPhrases, ThemeName, name_groups, tag_with_name
+from digest.theme_names import (
+    CorpusPhrases,
+    NameSurfaces,
+    ThemeName,
+    name_groups,
+    tag_with_name,
+)
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -89,7 +95,7 @@ class SampleThemes:
     order: tuple[int, ...]
     names: Mapping[int, ThemeName]
     slugs: Mapping[int, str]
-    corpus: CorpusPhrases
+    surfaces: NameSurfaces
     tagged: Mapping[str, tuple[str, ...]]
     key: str
 
@@ -98,7 +104,7 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     """The sample's themes, from the cache when this exact sample was grouped before. Pickled
     (a fitted vectorizer and SVD are not JSON), like Sphinx's environment: the cache is the
     user's own folder, and a value that does not load is simply recomputed."""
-    key = content_key("theme-sample", code_fingerprint(), k, _digest(sample))
+    key = content_key("theme-sample", code_fingerprint(), k, [_inputs(p) for p in sample])
     if cache is not None and (blob := cache.get_blob("theme-sample", key)) is not None:
         try:
             found = pickle.loads(blob)
@@ -119,7 +125,8 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     tagged: dict[str, tuple[str, ...]] = {}
     for label in order:
         tagged.update(tag_with_name(sampled[label], names[label], corpus))
-    found = SampleThemes(labels, model, order, names, slugs, corpus, tagged, key)
+    surfaces = NameSurfaces.of(names.values(), corpus)
+    found = SampleThemes(labels, model, order, names, slugs, surfaces, tagged, key)
     if cache is not None:
         cache.put_blob("theme-sample", key, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
     return found
@@ -131,15 +138,14 @@ def place_papers(
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
     tagged keyphrases; cached by the sample and the paper, so only new or edited papers are
     placed by the model."""
-    fingerprints = Fingerprinter()
-    keys = [content_key("theme-place", sampled.key, fingerprints.digest(p).hex()) for p in papers]
+    keys = content_keys(("theme-place", sampled.key), ((_inputs(p),) for p in papers))
     found = cache.get_many(keys) if cache is not None else {}
     missing = [i for i, key in enumerate(keys) if key not in found]
     if missing:
         labels = sampled.model.assign([papers[i] for i in missing]).tolist()
         computed = {}
         for i, label in zip(missing, labels, strict=True):
-            tags = tag_with_name([papers[i]], sampled.names[label], sampled.corpus)
+            tags = tag_with_name([papers[i]], sampled.names[label], sampled.surfaces)
             tagged = tags.get(papers[i].id)
             computed[keys[i]] = [label, list(tagged) if tagged is not None else None]
         found.update(computed)
@@ -152,8 +158,9 @@ def place_papers(
     return places
 
 
-def _digest(papers: Sequence[Paper]) -> str:
-    return Fingerprinter().digest(tuple(papers)).hex()
+def _inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:
+    """All that grouping, naming and tagging read of a paper."""
+    return (paper.id, "" if paper.title_derived else paper.title, paper.abstract, paper.keyphrases)
 
 
 def auto_theme_count(n: int) -> int:

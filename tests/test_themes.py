@@ -293,7 +293,7 @@ def test_a_cached_grouping_equals_a_fresh_one_and_an_edit_outside_the_sample_pla
     assert (fits, placed) == ([], [outside.id])
     assert cached == group_themes(edited)
     inside = next(p for p in papers if p.id in sample)
-    moved = [replace(p, title="Renamed") if p.id == inside.id else p for p in papers]
+    moved = [replace(p, abstract="Renamed.") if p.id == inside.id else p for p in papers]
     fits.clear()
     assert group_themes(moved, cache=cache) == group_themes(moved)
     assert fits == [1, 1]  # a sample paper's edit refits, cached or not

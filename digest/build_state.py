@@ -26,6 +26,7 @@ from digest.render import template_dirs
 from digest.sources import read_file
 from digest.sources.jsonl import LineMemo
 from digest.theme_map import ThemeMap, map_from_json, map_to_json
+from digest.themes import grouping_inputs
 
 ThemeGrouping = Callable[[Sequence[Paper], int | None], tuple[tuple[Paper, ...], tuple[Theme, ...]]]
 _FileSignature = tuple[int, int, int, int]
@@ -130,9 +131,10 @@ class BuildState:
     def reuse_themes(
         self, papers: Sequence[Paper], theme_count: int | None, compute: ThemeGrouping
     ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]:
-        """``compute(papers, theme_count)``, unless these exact papers were grouped before (in
-        this process or, through the cache, another): the grouping is seeded, so it is equal."""
-        corpus = self._fingerprinter.digest(tuple(papers)).hex()
+        """``compute(papers, theme_count)``, unless papers with these exact ids, texts and
+        keyphrases, in this order, were grouped before (in this process or, through the cache,
+        another): the grouping is seeded, so it is equal."""
+        corpus = [grouping_inputs(p) for p in papers]
         key = content_key("themes", code_fingerprint(), theme_count, corpus)
         self._themes_key = key
         if self._themes is not None and self._themes[0] == key:

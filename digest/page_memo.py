@@ -1,8 +1,9 @@
 """Skipping the render of pages whose inputs did not change since the last successful build.
 
 A page's fingerprint covers exactly what it can show: the code, templates and config, its
-template name and path, the context passed to it, and the value of every ``site`` key its last
-render read (noted by a tracking mapping). Same fingerprint, same bytes: the page's previous
+template name and path, the context passed to it (or what the context is computed from, when
+the page says: see ``render.PlannedPage``), and the value of every ``site`` key its last render
+read (noted by a tracking mapping). Same fingerprint, same bytes: the page's previous
 file is reused after its bytes are checked against the hash recorded when it was rendered.
 This holds while templates, filters and globals read nothing but those (no files, no clock).
 """
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from digest.fingerprint import Fingerprinter
-from digest.render import Page
+from digest.render import Page, PlannedPage
 from digest.tracked_site import Dep, TrackedSite, dep_value
 
-Render = Callable[..., Page]
+Render = Callable[[PlannedPage], Page]
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,14 @@ class PageMemo:
         tracked = TrackedSite(site)
         inner = make_renderer(env, tracked)
 
-        def render(template: str, path: str, **context: Any) -> Page:
+        def render(planned: PlannedPage) -> Page:
+            template, path = planned.template, planned.path
+            context = planned.context() if planned.inputs is None else None
+            key = context if planned.inputs is None else planned.inputs()
             previous = self.records.get(path)
             checked = None
             if previous is not None:
-                checked = self._fingerprint(tracked, template, path, context, previous.deps)
+                checked = self._fingerprint(tracked, template, path, key, previous.deps)
                 if checked == previous.fingerprint:
                     content = self._previous_bytes(path, previous.sha256)
                     if content is not None:
@@ -86,13 +90,15 @@ class PageMemo:
                         return Page(path, content, unchanged=True)
             tracked.start_page()
             try:
-                page = inner(template, path, **context)
+                page = inner(
+                    planned if context is None else planned._replace(context=lambda: context)
+                )
             finally:
                 deps = tracked.end_page()
             if checked is not None and previous is not None and deps == previous.deps:
                 fingerprint = checked
             else:
-                fingerprint = self._fingerprint(tracked, template, path, context, deps)
+                fingerprint = self._fingerprint(tracked, template, path, key, deps)
             sha = hashlib.sha256(page.content).hexdigest()
             self.pending[path] = PageRecord(deps, fingerprint, sha)
             self.rendered += 1
@@ -119,12 +125,12 @@ class PageMemo:
         site: TrackedSite,
         template: str,
         path: str,
-        context: dict[str, Any],
+        key: Any,
         deps: tuple[Dep, ...],
     ) -> str:
         hasher = hashlib.sha256(self._base)
         hasher.update(f"\0{template}\0{path}\0".encode())
-        hasher.update(self._fingerprinter.digest(context))
+        hasher.update(self._fingerprinter.digest(key))
         known = self._site_digests
         for dep in deps:
             found = known.get(dep)

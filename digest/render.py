@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jinja2 import (
     ChoiceLoader,
@@ -116,23 +116,31 @@ def render_site(
     site = _site_context(digest, config)
     render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
 
-    def planned() -> PagePlan:
-        return (p for p in _page_plan(digest, config, site) if only is None or p[1] in only)
+    def planned() -> Iterator[PlannedPage]:
+        return (p for p in _page_plan(digest, config, site) if only is None or p.path in only)
 
     # Counted on a second pass rather than held: 175,000 planned pages at 100,000 papers.
     total = sum(1 for _ in planned()) if progress is not None else 0
-    for done, (template, path, context) in enumerate(planned(), start=1):
-        yield render(template, path, **context())
+    for done, page in enumerate(planned(), start=1):
+        yield render(page)
         if progress is not None:
             progress(done, total)
 
 
-PagePlan = Iterator[tuple[str, str, Callable[[], dict[str, Any]]]]
+class PlannedPage(NamedTuple):
+    """A page to render: its context is computed only if it is rendered. ``inputs``, when
+    given, returns what the context is a pure function of, cheaper to fingerprint than the
+    context itself (a paper page's, not its computed why-here matches and shared phrases)."""
+
+    template: str
+    path: str
+    context: Callable[[], dict[str, Any]]
+    inputs: Callable[[], Any] | None = None
 
 
-def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan:
+def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[PlannedPage]:
     """Each page's template and path, with its context computed only if it is rendered."""
-    yield (
+    yield PlannedPage(
         "index.html",
         "index.html",
         lambda: {
@@ -141,12 +149,14 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan
             "timeline": digest.timeline,
         },
     )
-    yield "search.html", "search.html", dict
-    yield "404.html", "404.html", lambda: {"inline_css": _inline_css(), "inline_js": _inline_js()}
-    yield "keyphrases.html", "keyphrases.html", dict
+    yield PlannedPage("search.html", "search.html", dict)
+    yield PlannedPage(
+        "404.html", "404.html", lambda: {"inline_css": _inline_css(), "inline_js": _inline_js()}
+    )
+    yield PlannedPage("keyphrases.html", "keyphrases.html", dict)
     pages = _chunks(digest.papers, PAPERS_PER_LIST_PAGE)
     for number, chunk in enumerate(pages, start=1):
-        yield (
+        yield PlannedPage(
             "papers.html",
             all_papers_path(number),
             lambda number=number, chunk=chunk: {
@@ -158,7 +168,7 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan
         )
     position = {p.id: i for i, p in enumerate(digest.papers)}
     for theme in digest.themes:
-        yield (
+        yield PlannedPage(
             "theme.html",
             theme_path(theme.slug),
             lambda theme=theme: {
@@ -170,7 +180,7 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan
             },
         )
     for keyphrase in digest.keyphrases:
-        yield (
+        yield PlannedPage(
             "keyphrase.html",
             keyphrase_path(keyphrase.slug),
             lambda keyphrase=keyphrase: {
@@ -179,11 +189,17 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> PagePlan
             },
         )
     for paper in digest.papers:
-        yield (
+        yield PlannedPage(
             "paper.html",
             paper_path(paper.id),
             lambda paper=paper: _paper_context(digest, site, paper),
+            lambda paper=paper: _paper_inputs(digest, site, paper),
         )
+
+
+def _paper_inputs(digest: Digest, site: dict[str, Any], paper: Paper) -> tuple[Any, ...]:
+    related = tuple(digest.paper(pid) for pid in digest.related.get(paper.id, ()))
+    return (paper, site["theme_by_slug"].get(paper.theme), related)
 
 
 def _paper_context(digest: Digest, site: dict[str, Any], paper: Paper) -> dict[str, Any]:
@@ -197,10 +213,11 @@ def _paper_context(digest: Digest, site: dict[str, Any], paper: Paper) -> dict[s
     }
 
 
-def _renderer(env: Environment, site: dict[str, Any]) -> Callable[..., Page]:
-    def render(template: str, path: str, **context: Any) -> Page:
-        html = env.get_template(template).render(site=site, page_path=path, **context)
-        return Page(path, html.encode("utf-8"))
+def _renderer(env: Environment, site: dict[str, Any]) -> Callable[[PlannedPage], Page]:
+    def render(page: PlannedPage) -> Page:
+        context = page.context()
+        html = env.get_template(page.template).render(site=site, page_path=page.path, **context)
+        return Page(page.path, html.encode("utf-8"))
 
     return render
 

@@ -104,7 +104,7 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     """The sample's themes, from the cache when this exact sample was grouped before. Pickled
     (a fitted vectorizer and SVD are not JSON), like Sphinx's environment: the cache is the
     user's own folder, and a value that does not load is simply recomputed."""
-    key = content_key("theme-sample", code_fingerprint(), k, [_inputs(p) for p in sample])
+    key = content_key("theme-sample", code_fingerprint(), k, [grouping_inputs(p) for p in sample])
     if cache is not None and (blob := cache.get_blob("theme-sample", key)) is not None:
         try:
             found = pickle.loads(blob)
@@ -138,7 +138,7 @@ def place_papers(
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
     tagged keyphrases; cached by the sample and the paper, so only new or edited papers are
     placed by the model."""
-    keys = content_keys(("theme-place", sampled.key), ((_inputs(p),) for p in papers))
+    keys = content_keys(("theme-place", sampled.key), ((grouping_inputs(p),) for p in papers))
     found = cache.get_many(keys) if cache is not None else {}
     missing = [i for i, key in enumerate(keys) if key not in found]
     if missing:
@@ -158,8 +158,9 @@ def place_papers(
     return places
 
 
-def _inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:
-    """All that grouping, naming and tagging read of a paper."""
+def grouping_inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:
+    """All that grouping, naming and tagging read of a paper (a derived title repeats the
+    abstract's first sentence; the map's use of it is covered by the abstract)."""
     return (paper.id, "" if paper.title_derived else paper.title, paper.abstract, paper.keyphrases)
 
 

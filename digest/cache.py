@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -133,6 +134,21 @@ class ContentCache:
                 conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (kind, key, value))
         except sqlite3.Error:
             pass
+
+    def get_pickled(self, kind: str, key: str) -> Any:
+        """A value stored by ``put_pickled``, or ``None``. Pickled values (fitted models, and
+        arrays, that JSON cannot hold) are trusted as Sphinx trusts its pickled environment: the
+        cache is the user's own folder. One that does not load is simply recomputed."""
+        blob = self.get_blob(kind, key)
+        if blob is None:
+            return None
+        try:
+            return pickle.loads(blob)
+        except Exception:
+            return None
+
+    def put_pickled(self, kind: str, key: str, value: Any) -> None:
+        self.put_blob(kind, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def close(self) -> None:
         if self._conn is not None:

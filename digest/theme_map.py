@@ -31,9 +31,7 @@ disc), and CSS shows one; the theme list below the map is the legend, naming eve
 
 from __future__ import annotations
 
-import base64
 import math
-import pickle
 import re
 import textwrap
 from collections.abc import Sequence
@@ -234,35 +232,28 @@ def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -
     sample = theme_sample([p.id for p in ordered])
     model = _map_model([texts[i] for i in sample.tolist()], cache)
     keys = content_keys(("map-vector", model.key), ((t,) for t in texts))
-    found = cache.get_many(keys) if cache is not None else {}
-    missing = [i for i, key in enumerate(keys) if key not in found]
-    vectors = np.empty((len(texts), model.dims), dtype=np.float64)
+    stored = cache.get_pickled("map-vectors", model.key) if cache is not None else None
+    known: dict[str, np.ndarray] = stored if isinstance(stored, dict) else {}
+    missing = [i for i, key in enumerate(keys) if key not in known]
     if missing:
         computed = model.vectors([texts[i] for i in missing])
-        vectors[missing] = computed
+        known.update((keys[i], row) for i, row in zip(missing, computed, strict=True))
         if cache is not None:
-            cache.put_many(
-                {keys[i]: _vector_text(v) for i, v in zip(missing, computed, strict=True)}
-            )
-    for i, key in enumerate(keys):
-        if key in found:
-            vectors[i] = _vector_from_text(found[key], model.dims)
-    return vectors
+            cache.put_pickled("map-vectors", model.key, {key: known[key] for key in keys})
+    if not texts:
+        return np.empty((0, model.dims), dtype=np.float64)
+    return np.stack([known[key] for key in keys]).astype(np.float64, copy=False)
 
 
 def _map_model(sample_texts: Sequence[str], cache: ContentCache | None) -> MapModel:
     """Pickled in the cache like the theme sample's model (see ``themes.sample_themes``)."""
     key = content_key("map-model", code_fingerprint(), sample_texts)
-    if cache is not None and (blob := cache.get_blob("map-model", key)) is not None:
-        try:
-            found = pickle.loads(blob)
-        except Exception:  # an old or damaged entry is refitted
-            found = None
-        if isinstance(found, MapModel) and found.key == key:
-            return found
+    found = cache.get_pickled("map-model", key) if cache is not None else None
+    if isinstance(found, MapModel) and found.key == key:
+        return found
     model = _fit_map_model(sample_texts, key)
     if cache is not None:
-        cache.put_blob("map-model", key, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.put_pickled("map-model", key, model)
     return model
 
 
@@ -291,15 +282,6 @@ def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:
         basis = TruncatedSVD(n_components=dims, n_iter=SVD_ROUNDS, random_state=SEED)
         basis.fit(matrix)
     return MapModel(words, basis, dims, key)
-
-
-def _vector_text(vector: np.ndarray) -> str:
-    """Exact float64 bytes as base64: a fifth of the JSON of 50 floats, and no rounding."""
-    return base64.b64encode(np.ascontiguousarray(vector, dtype="<f8").tobytes()).decode()
-
-
-def _vector_from_text(text: str, dims: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f8", count=dims)
 
 
 def _words(text: str) -> list[str]:

@@ -14,7 +14,6 @@ the sample moves that paper only, and theme URLs hold.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -101,17 +100,12 @@ class SampleThemes:
 
 
 def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -> SampleThemes:
-    """The sample's themes, from the cache when this exact sample was grouped before. Pickled
-    (a fitted vectorizer and SVD are not JSON), like Sphinx's environment: the cache is the
-    user's own folder, and a value that does not load is simply recomputed."""
+    """The sample's themes, from the cache when this exact sample was grouped before (pickled:
+    a fitted vectorizer and SVD are not JSON)."""
     key = content_key("theme-sample", code_fingerprint(), k, [grouping_inputs(p) for p in sample])
-    if cache is not None and (blob := cache.get_blob("theme-sample", key)) is not None:
-        try:
-            found = pickle.loads(blob)
-        except Exception:  # an old or damaged entry is recomputed
-            found = None
-        if isinstance(found, SampleThemes) and found.key == key:
-            return found
+    found = cache.get_pickled("theme-sample", key) if cache is not None else None
+    if isinstance(found, SampleThemes) and found.key == key:
+        return found
     labels, model = fit_theme_model(sample, k)
     sampled: dict[int, list[Paper]] = {}
     for paper, label in zip(sample, labels.tolist(), strict=True):
@@ -128,7 +122,7 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     surfaces = NameSurfaces.of(names.values(), corpus)
     found = SampleThemes(labels, model, order, names, slugs, surfaces, tagged, key)
     if cache is not None:
-        cache.put_blob("theme-sample", key, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.put_pickled("theme-sample", key, found)
     return found
 
 
@@ -136,26 +130,22 @@ def place_papers(
     papers: Sequence[Paper], sampled: SampleThemes, cache: ContentCache | None
 ) -> list[tuple[int, tuple[str, ...] | None]]:
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
-    tagged keyphrases; cached by the sample and the paper, so only new or edited papers are
-    placed by the model."""
+    tagged keyphrases. Kept in the cache for this sample as one value, replaced when a paper is
+    placed (so a rebuild places only new or edited papers, and edits do not pile up)."""
     keys = content_keys(("theme-place", sampled.key), ((grouping_inputs(p),) for p in papers))
-    found = cache.get_many(keys) if cache is not None else {}
-    missing = [i for i, key in enumerate(keys) if key not in found]
+    stored = cache.get_pickled("theme-place", sampled.key) if cache is not None else None
+    known: dict[str, tuple[int, tuple[str, ...] | None]] = (
+        stored if isinstance(stored, dict) else {}
+    )
+    missing = [i for i, key in enumerate(keys) if key not in known]
     if missing:
         labels = sampled.model.assign([papers[i] for i in missing]).tolist()
-        computed = {}
         for i, label in zip(missing, labels, strict=True):
             tags = tag_with_name([papers[i]], sampled.names[label], sampled.surfaces)
-            tagged = tags.get(papers[i].id)
-            computed[keys[i]] = [label, list(tagged) if tagged is not None else None]
-        found.update(computed)
+            known[keys[i]] = (int(label), tags.get(papers[i].id))
         if cache is not None:
-            cache.put_many(computed)
-    places = []
-    for key in keys:
-        label, tagged = found[key]
-        places.append((int(label), tuple(tagged) if tagged is not None else None))
-    return places
+            cache.put_pickled("theme-place", sampled.key, {key: known[key] for key in keys})
+    return [known[key] for key in keys]
 
 
 def grouping_inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:

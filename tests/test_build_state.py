@@ -282,3 +282,25 @@ def test_a_changed_json_lines_file_reparses_only_its_changed_lines(
     assert [r.getMessage() for r in caplog.records] == warned_first
     assert second[2].abstract == "Third abstract about shrews." and second[2] is not first[2]
     assert state.files_read == 2
+
+
+def test_with_a_theme_sample_a_rebuild_gives_the_same_bytes_as_a_cold_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached sample model, theme places and map vectors, with a sample smaller than the
+    corpus (as above 3,000 papers): an edit, then the same edit undone."""
+    from digest import themes
+
+    monkeypatch.setattr(themes, "THEME_SAMPLE", 40)
+    state = BuildState()
+    config = _config(corpus, tmp_path / "site")
+    build(config, state=state)
+    original = (corpus / EDITED).read_text()
+    for text in (original.replace("We study conditions", "Otters study conditions", 1), original):
+        (corpus / EDITED).write_text(text)
+        build(config, state=state)
+        cold = tmp_path / f"cold-{len(text)}"
+        build(replace(_config(corpus, cold), cache_dir=tmp_path / f"cold-cache-{len(text)}"))
+        incremental, reference = _files(tmp_path / "site"), _files(cold)
+        assert incremental.keys() == reference.keys()
+        assert [p for p in reference if incremental[p] != reference[p]] == []

@@ -55,6 +55,7 @@ import lunr
 # Appended, not inserted: a build's child process must import the snapshot on PYTHONPATH.
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
+from digest.search import merge_shards
 from digest.search_terms import pipeline_term
 
 REPO = Path(__file__).resolve().parents[1]
@@ -609,21 +610,16 @@ def query_doc_shards(
 ) -> list[int]:
     """The document shards of the ``first`` results, ranked by lunr over exactly the loaded
     term shards, as the browser does."""
-    inverted: list[Any] = []
-    vectors: dict[str, list[float]] = {}
+    bodies = []
     for number in terms:
         text = (folder / f"terms-{number}.js").read_text(encoding="utf-8")
-        body = _payload(text, f"digestSearchTerms({number},", ");")
-        inverted.extend(body["invertedIndex"])
-        for ref, elements in body["fieldVectors"]:
-            vectors.setdefault(ref, []).extend(elements)
+        bodies.append(_payload(text, f"digestSearchTerms({number},", ");"))
     index = lunr.index.Index.load(
         {
             "version": manifest["lunr"],
             "fields": manifest["fields"],
             "pipeline": manifest["pipeline"],
-            "invertedIndex": inverted,
-            "fieldVectors": list(vectors.items()),
+            **merge_shards(bodies),
         }
     )
     results = index.search(query)[:first]

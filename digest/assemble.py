@@ -108,11 +108,12 @@ def related_papers(
         for phrase in paper.keyphrases:
             rows.append(i)
             cols.append(phrases.setdefault(phrase, len(phrases)))
-    postings = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(phrases))
+    phrase_of = np.asarray(cols, dtype=np.int64)
+    postings = np.bincount(phrase_of, minlength=len(phrases))
     weight = np.array([math.log(1 + n / d) for d in postings.tolist()], dtype=np.float64)
-    kept = [k for k, c in enumerate(cols) if postings[c] <= MAX_POSTINGS_FOR_RELATED]
+    kept = postings[phrase_of] <= MAX_POSTINGS_FOR_RELATED
     r = np.asarray(rows, dtype=np.int64)[kept]
-    c = np.asarray(cols, dtype=np.int64)[kept]
+    c = phrase_of[kept]
     shape = (n, len(phrases))
     has = csr_matrix((np.ones(len(r)), (r, c)), shape=shape)
     weighted = csr_matrix((weight[c], (r, c)), shape=shape)

@@ -8,7 +8,6 @@ fills the parts worth keeping between runs (themes, page records) from the on-di
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -140,11 +139,12 @@ class BuildState:
         self._themes_key = key
         if self._themes is not None and self._themes[0] == key:
             return self._themes[1]
-        cached = _stored_json(self._cache, "themes", key)
+        cached = self._cache.get_pickled("themes", key) if self._cache else None
         result = _themes_from_json(papers, cached) if cached is not None else None
         if result is None:
             result = compute(papers, theme_count)
-            _store_json(self._cache, "themes", key, _themes_to_json(*result))
+            if self._cache is not None:
+                self._cache.put_pickled("themes", key, _themes_to_json(*result))
         self._themes = (key, result)
         return result
 
@@ -160,30 +160,14 @@ class BuildState:
         key = content_key("theme-map", self._themes_key)
         if self._theme_map is not None and self._theme_map[0] == key:
             return self._theme_map[1]
-        cached = _stored_json(self._cache, "theme-map", key)
+        cached = self._cache.get_pickled("theme-map", key) if self._cache else None
         found = map_from_json(cached) if cached is not None else None
         if found is None:
             found = compute(papers, themes)
-            _store_json(self._cache, "theme-map", key, map_to_json(found))
+            if self._cache is not None:
+                self._cache.put_pickled("theme-map", key, map_to_json(found))
         self._theme_map = (key, found)
         return found
-
-
-def _stored_json(cache: ContentCache | None, kind: str, key: str) -> Any:
-    """The last value of this kind, if stored under ``key``: one per kind is kept, as each is
-    a whole corpus' worth (megabytes at 10,000 papers) that a changed corpus never reads."""
-    blob = cache.get_blob(kind, key) if cache is not None else None
-    if blob is None:
-        return None
-    try:
-        return json.loads(blob)
-    except ValueError:
-        return None
-
-
-def _store_json(cache: ContentCache | None, kind: str, key: str, value: Any) -> None:
-    if cache is not None:
-        cache.put_blob(kind, key, json.dumps(value, ensure_ascii=False).encode())
 
 
 def _rendering_config(config: Config) -> str:

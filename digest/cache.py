@@ -11,10 +11,12 @@ import json
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
+R = TypeVar("R")
 DEFAULT_CACHE_DIR = Path(".digest-cache")
 _SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _BLOB_SCHEMA = (
@@ -49,6 +51,39 @@ def content_keys(shared: Sequence[Any], items: Iterable[Sequence[Any]]) -> list[
 
 def _json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def cached_value(cache: ContentCache | None, kind: str, key: str, compute: Callable[[], T]) -> T:
+    """``compute()``, unless this kind's value was stored under ``key`` (kept pickled, one per
+    kind: a fitted model is tens of megabytes, and a changed input makes the old one useless)."""
+    found = cache.get_pickled(kind, key) if cache is not None else None
+    if found is not None:
+        return found
+    value = compute()
+    if cache is not None:
+        cache.put_pickled(kind, key, value)
+    return value
+
+
+def cached_rows(
+    cache: ContentCache | None,
+    kind: str,
+    key: str,
+    item_keys: Sequence[str],
+    compute: Callable[[list[int]], Sequence[R]],
+) -> list[R]:
+    """One row per item key, ``compute(positions)`` giving those of the items not known yet.
+    The rows of one model (``key``) are kept as one value per kind holding exactly the current
+    items', replaced when a row is computed: a rebuild computes only new or edited items, and
+    edits do not pile up in the cache."""
+    stored = cache.get_pickled(kind, key) if cache is not None else None
+    known: dict[str, R] = stored if isinstance(stored, dict) else {}
+    missing = [i for i, item in enumerate(item_keys) if item not in known]
+    if missing:
+        known.update(zip((item_keys[i] for i in missing), compute(missing), strict=True))
+        if cache is not None:
+            cache.put_pickled(kind, key, {item: known[item] for item in item_keys})
+    return [known[item] for item in item_keys]
 
 
 def resolve_cache_dir(configured: Path | None) -> Path:

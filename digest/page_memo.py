@@ -82,12 +82,10 @@ class PageMemo:
             checked = None
             if previous is not None:
                 checked = self._fingerprint(tracked, template, path, key, previous.deps)
-                if checked == previous.fingerprint:
-                    content = self._previous_bytes(path, previous.sha256)
-                    if content is not None:
-                        self.pending[path] = previous
-                        self.kept += 1
-                        return Page(path, content, unchanged=True)
+                kept = self._keep(path, previous) if checked == previous.fingerprint else None
+                if kept is not None:
+                    self.kept += 1
+                    return kept
             tracked.start_page()
             try:
                 page = inner(
@@ -112,10 +110,9 @@ class PageMemo:
         fingerprint = hashlib.sha256(self._base + b"\0" + fingerprint.encode()).hexdigest()
         previous = self.records.get(path)
         if previous is not None and not previous.deps and previous.fingerprint == fingerprint:
-            content = self._previous_bytes(path, previous.sha256)
-            if content is not None:
-                self.pending[path] = previous
-                return Page(path, content, unchanged=True)
+            kept = self._keep(path, previous)
+            if kept is not None:
+                return kept
         content = make()
         self.pending[path] = PageRecord((), fingerprint, hashlib.sha256(content).hexdigest())
         return Page(path, content)
@@ -131,12 +128,8 @@ class PageMemo:
         hasher = hashlib.sha256(self._base)
         hasher.update(f"\0{template}\0{path}\0".encode())
         hasher.update(self._fingerprinter.digest(key))
-        known = self._site_digests
         for dep in deps:
-            found = known.get(dep)
-            if found is None:
-                found = self._site_digest(site, dep)
-            hasher.update(found)
+            hasher.update(self._site_digest(site, dep))
         return hasher.hexdigest()
 
     def _site_digest(self, site: TrackedSite, dep: Dep) -> bytes:
@@ -147,14 +140,19 @@ class PageMemo:
             self._site_digests[dep] = found
         return found
 
-    def _previous_bytes(self, path: str, sha256: str) -> bytes | None:
+    def _keep(self, path: str, previous: PageRecord) -> Page | None:
+        """The file the last build wrote at ``path``, if it still holds the bytes recorded then
+        (a page edited in the site folder is made again), kept for this build."""
         if self.out is None:
             return None
         try:
             content = (self.out / path).read_bytes()
         except OSError:
             return None
-        return content if hashlib.sha256(content).hexdigest() == sha256 else None
+        if hashlib.sha256(content).hexdigest() != previous.sha256:
+            return None
+        self.pending[path] = previous
+        return Page(path, content, unchanged=True)
 
     def to_json(self) -> dict[str, list[str]]:
         """Compact on purpose: 100,000 pages' records are read and written on every build."""

@@ -192,19 +192,19 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator
         yield PlannedPage(
             "paper.html",
             paper_path(paper.id),
-            lambda paper=paper: _paper_context(digest, site, paper),
+            lambda paper=paper: _paper_context(*_paper_inputs(digest, site, paper)),
             lambda paper=paper: _paper_inputs(digest, site, paper),
         )
 
 
-def _paper_inputs(digest: Digest, site: dict[str, Any], paper: Paper) -> tuple[Any, ...]:
+def _paper_inputs(
+    digest: Digest, site: dict[str, Any], paper: Paper
+) -> tuple[Paper, Theme | None, tuple[Paper, ...]]:
     related = tuple(digest.paper(pid) for pid in digest.related.get(paper.id, ()))
     return (paper, site["theme_by_slug"].get(paper.theme), related)
 
 
-def _paper_context(digest: Digest, site: dict[str, Any], paper: Paper) -> dict[str, Any]:
-    related = [digest.paper(pid) for pid in digest.related.get(paper.id, ())]
-    theme = site["theme_by_slug"].get(paper.theme)
+def _paper_context(paper: Paper, theme: Theme | None, related: tuple[Paper, ...]) -> dict[str, Any]:
     return {
         "paper": paper,
         "theme": theme,

@@ -294,6 +294,24 @@ def shard_body(parts: IndexParts, shard: TermShard) -> str:
     return _json(body)
 
 
+def merge_shards(bodies: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What ``indexOver`` in static/search.js makes of term shards loaded in shard order: one
+    invertedIndex and fieldVectors, each shard's term numbers offset by the terms of the shards
+    before it (for benchmarks and tests that rank as the browser does)."""
+    inverted: list[Any] = []
+    vectors: dict[str, list[float]] = {}
+    offset = 0
+    for body in bodies:
+        for term, posting in body["invertedIndex"]:
+            inverted.append([term, {**posting, "_index": posting["_index"] + offset}])
+        for ref, elements in body["fieldVectors"]:
+            target = vectors.setdefault(ref, [])
+            for i in range(0, len(elements), 2):
+                target.extend((elements[i] + offset, elements[i + 1]))
+        offset += len(body["invertedIndex"])
+    return {"invertedIndex": inverted, "fieldVectors": list(vectors.items())}
+
+
 def _shard_script(prefix: bytes, parts: IndexParts, shard: TermShard) -> bytes:
     return prefix + shard_body(parts, shard).encode() + SCRIPT_END
 

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digest.cache import ContentCache, content_key, content_keys
+from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import paper_path
@@ -232,29 +232,22 @@ def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -
     sample = theme_sample([p.id for p in ordered])
     model = _map_model([texts[i] for i in sample.tolist()], cache)
     keys = content_keys(("map-vector", model.key), ((t,) for t in texts))
-    stored = cache.get_pickled("map-vectors", model.key) if cache is not None else None
-    known: dict[str, np.ndarray] = stored if isinstance(stored, dict) else {}
-    missing = [i for i, key in enumerate(keys) if key not in known]
-    if missing:
-        computed = model.vectors([texts[i] for i in missing])
-        known.update((keys[i], row) for i, row in zip(missing, computed, strict=True))
-        if cache is not None:
-            cache.put_pickled("map-vectors", model.key, {key: known[key] for key in keys})
-    if not texts:
+    rows = cached_rows(
+        cache,
+        "map-vectors",
+        model.key,
+        keys,
+        lambda missing: model.vectors([texts[i] for i in missing]),
+    )
+    if not rows:
         return np.empty((0, model.dims), dtype=np.float64)
-    return np.stack([known[key] for key in keys]).astype(np.float64, copy=False)
+    return np.stack(rows).astype(np.float64, copy=False)
 
 
 def _map_model(sample_texts: Sequence[str], cache: ContentCache | None) -> MapModel:
     """Pickled in the cache like the theme sample's model (see ``themes.sample_themes``)."""
     key = content_key("map-model", code_fingerprint(), sample_texts)
-    found = cache.get_pickled("map-model", key) if cache is not None else None
-    if isinstance(found, MapModel) and found.key == key:
-        return found
-    model = _fit_map_model(sample_texts, key)
-    if cache is not None:
-        cache.put_pickled("map-model", key, model)
-    return model
+    return cached_value(cache, "map-model", key, lambda: _fit_map_model(sample_texts, key))
 
 
 def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digest.cache import ContentCache, content_key, content_keys
+from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
 from digest.model import Paper, Theme
 from digest.paths import slugify
@@ -103,9 +103,10 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     """The sample's themes, from the cache when this exact sample was grouped before (pickled:
     a fitted vectorizer and SVD are not JSON)."""
     key = content_key("theme-sample", code_fingerprint(), k, [grouping_inputs(p) for p in sample])
-    found = cache.get_pickled("theme-sample", key) if cache is not None else None
-    if isinstance(found, SampleThemes) and found.key == key:
-        return found
+    return cached_value(cache, "theme-sample", key, lambda: _fit_sample(sample, k, key))
+
+
+def _fit_sample(sample: Sequence[Paper], k: int, key: str) -> SampleThemes:
     labels, model = fit_theme_model(sample, k)
     sampled: dict[int, list[Paper]] = {}
     for paper, label in zip(sample, labels.tolist(), strict=True):
@@ -114,38 +115,39 @@ def sample_themes(sample: Sequence[Paper], k: int, cache: ContentCache | None) -
     corpus = CorpusPhrases(sample)
     names = dict(zip(order, name_groups([sampled[label] for label in order], corpus), strict=True))
     slugs: dict[int, str] = {}
-    for label in order:
-        slugs[label] = _theme_slug(names[label], corpus, set(slugs.values()))
     tagged: dict[str, tuple[str, ...]] = {}
     for label in order:
+        slugs[label] = _theme_slug(names[label], corpus, set(slugs.values()))
         tagged.update(tag_with_name(sampled[label], names[label], corpus))
     surfaces = NameSurfaces.of(names.values(), corpus)
-    found = SampleThemes(labels, model, order, names, slugs, surfaces, tagged, key)
-    if cache is not None:
-        cache.put_pickled("theme-sample", key, found)
-    return found
+    return SampleThemes(labels, model, order, names, slugs, surfaces, tagged, key)
 
 
 def place_papers(
     papers: Sequence[Paper], sampled: SampleThemes, cache: ContentCache | None
 ) -> list[tuple[int, tuple[str, ...] | None]]:
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
-    tagged keyphrases. Kept in the cache for this sample as one value, replaced when a paper is
-    placed (so a rebuild places only new or edited papers, and edits do not pile up)."""
+    tagged keyphrases; cached per paper for this sample, so a rebuild places only new or edited
+    papers."""
+
     keys = content_keys(("theme-place", sampled.key), ((grouping_inputs(p),) for p in papers))
-    stored = cache.get_pickled("theme-place", sampled.key) if cache is not None else None
-    known: dict[str, tuple[int, tuple[str, ...] | None]] = (
-        stored if isinstance(stored, dict) else {}
+    return cached_rows(
+        cache,
+        "theme-place",
+        sampled.key,
+        keys,
+        lambda new: _place([papers[i] for i in new], sampled),
     )
-    missing = [i for i, key in enumerate(keys) if key not in known]
-    if missing:
-        labels = sampled.model.assign([papers[i] for i in missing]).tolist()
-        for i, label in zip(missing, labels, strict=True):
-            tags = tag_with_name([papers[i]], sampled.names[label], sampled.surfaces)
-            known[keys[i]] = (int(label), tags.get(papers[i].id))
-        if cache is not None:
-            cache.put_pickled("theme-place", sampled.key, {key: known[key] for key in keys})
-    return [known[key] for key in keys]
+
+
+def _place(
+    papers: Sequence[Paper], sampled: SampleThemes
+) -> list[tuple[int, tuple[str, ...] | None]]:
+    labels = sampled.model.assign(papers).tolist()
+    return [
+        (label, tag_with_name([paper], sampled.names[label], sampled.surfaces).get(paper.id))
+        for paper, label in zip(papers, labels, strict=True)
+    ]
 
 
 def grouping_inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:

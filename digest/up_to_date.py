@@ -33,6 +33,7 @@ _LIBRARIES = (
     "lemminflect",
     "lunr",
     "scikit-learn",
+    "scipy",
     "numpy",
 )
 

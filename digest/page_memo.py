@@ -11,25 +11,19 @@ This holds while templates, filters and globals read nothing but those (no files
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.config import Config
 from digest.fingerprint import Fingerprinter
-from digest.render import Page, PlannedPage
-from digest.tracked_site import Dep, TrackedSite, dep_value
-
-Render = Callable[[PlannedPage], Page]
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    """What one page's last render depended on, and the hash of the bytes it produced."""
-
-    deps: tuple[Dep, ...]
-    fingerprint: str
-    sha256: str
+from digest.model import Digest
+from digest.page_maker import PageMaker, PageRecord, Rendered
+from digest.page_pool import POOL_THRESHOLD, render_in_workers
+from digest.parallel import worker_count
+from digest.render import Page, PlannedPage, page_renderer
+from digest.tracked_site import Dep, TrackedSite
 
 
 @dataclass
@@ -42,9 +36,7 @@ class PageMemo:
     pending: dict[str, PageRecord] = field(default_factory=dict)
     rendered: int = 0
     kept: int = 0
-    _base: bytes = b""
-    _fingerprinter: Fingerprinter = field(default_factory=Fingerprinter)
-    _site_digests: dict[Dep, bytes] = field(default_factory=dict)
+    maker: PageMaker = field(default_factory=lambda: PageMaker(None, b""))
 
     def begin(self, out: Path, base: str, fingerprinter: Fingerprinter) -> None:
         """Start a build into ``out``; ``base`` digests code and templates."""
@@ -53,9 +45,7 @@ class PageMemo:
         self.out = out
         self.pending = {}
         self.rendered = self.kept = 0
-        self._base = base.encode()
-        self._fingerprinter = fingerprinter
-        self._site_digests = {}
+        self.maker = PageMaker(out, base.encode(), fingerprinter)
 
     def commit(self) -> bool:
         """The build's files are in place: its records become the ones to compare with.
@@ -65,94 +55,49 @@ class PageMemo:
         self.pending = {}
         return changed
 
-    def renderer(
+    def render_pages(
         self,
+        planned: Iterable[PlannedPage],
+        count: int,
         env: Any,
         site: dict[str, Any],
-        make_renderer: Callable[[Any, dict[str, Any]], Render],
-    ) -> Render:
+        digest: Digest,
+        config: Config,
+    ) -> Iterator[Page]:
+        """The pages in order, each kept or rendered; ``count`` of them decides whether worker
+        processes are worth starting."""
         tracked = TrackedSite(site)
-        inner = make_renderer(env, tracked)
+        render = page_renderer(env, tracked)
 
-        def render(planned: PlannedPage) -> Page:
-            template, path = planned.template, planned.path
-            context = planned.context() if planned.inputs is None else None
-            key = context if planned.inputs is None else planned.inputs()
-            previous = self.records.get(path)
-            checked = None
-            if previous is not None:
-                checked = self._fingerprint(tracked, template, path, key, previous.deps)
-                kept = self._keep(path, previous) if checked == previous.fingerprint else None
-                if kept is not None:
-                    self.kept += 1
-                    return kept
-            tracked.start_page()
-            try:
-                page = inner(
-                    planned if context is None else planned._replace(context=lambda: context)
-                )
-            finally:
-                deps = tracked.end_page()
-            if checked is not None and previous is not None and deps == previous.deps:
-                fingerprint = checked
+        def here(page: PlannedPage, previous: PageRecord | None) -> Rendered:
+            return self.maker.make(page.job(), previous, tracked, render)
+
+        jobs = ((page, self.records.get(page.path)) for page in planned)
+        if count >= POOL_THRESHOLD and worker_count(config.workers) > 1:
+            made = render_in_workers(jobs, here, digest, config, self.maker)
+        else:
+            made = (here(page, previous) for page, previous in jobs)
+        for done in made:
+            self.pending[done.page.path] = done.record
+            if done.kept:
+                self.kept += 1
             else:
-                fingerprint = self._fingerprint(tracked, template, path, key, deps)
-            sha = hashlib.sha256(page.content).hexdigest()
-            self.pending[path] = PageRecord(deps, fingerprint, sha)
-            self.rendered += 1
-            return page
-
-        return render
+                self.rendered += 1
+            yield done.page
 
     def reuse(self, path: str, fingerprint: str, make: Callable[[], bytes]) -> Page:
         """A file made by code rather than a template (a search shard): the last build's bytes
         when ``fingerprint``, a digest of everything ``make`` reads, is the one recorded then."""
-        fingerprint = hashlib.sha256(self._base + b"\0" + fingerprint.encode()).hexdigest()
+        fingerprint = hashlib.sha256(self.maker.base + b"\0" + fingerprint.encode()).hexdigest()
         previous = self.records.get(path)
         if previous is not None and not previous.deps and previous.fingerprint == fingerprint:
-            kept = self._keep(path, previous)
+            kept = self.maker.keep(path, previous)
             if kept is not None:
+                self.pending[path] = previous
                 return kept
         content = make()
         self.pending[path] = PageRecord((), fingerprint, hashlib.sha256(content).hexdigest())
         return Page(path, content)
-
-    def _fingerprint(
-        self,
-        site: TrackedSite,
-        template: str,
-        path: str,
-        key: Any,
-        deps: tuple[Dep, ...],
-    ) -> str:
-        hasher = hashlib.sha256(self._base)
-        hasher.update(f"\0{template}\0{path}\0".encode())
-        hasher.update(self._fingerprinter.digest(key))
-        for dep in deps:
-            hasher.update(self._site_digest(site, dep))
-        return hasher.hexdigest()
-
-    def _site_digest(self, site: TrackedSite, dep: Dep) -> bytes:
-        found = self._site_digests.get(dep)
-        if found is None:
-            named = ("dep", dep, dep_value(site, dep, _MISSING))
-            found = self._fingerprinter.digest(named)
-            self._site_digests[dep] = found
-        return found
-
-    def _keep(self, path: str, previous: PageRecord) -> Page | None:
-        """The file the last build wrote at ``path``, if it still holds the bytes recorded then
-        (a page edited in the site folder is made again), kept for this build."""
-        if self.out is None:
-            return None
-        try:
-            content = (self.out / path).read_bytes()
-        except OSError:
-            return None
-        if hashlib.sha256(content).hexdigest() != previous.sha256:
-            return None
-        self.pending[path] = previous
-        return Page(path, content, unchanged=True)
 
     def to_json(self) -> dict[str, list[str]]:
         """Compact on purpose: 100,000 pages' records are read and written on every build."""
@@ -184,4 +129,3 @@ def _parse_dep(text: str) -> Dep:
 
 
 _FIELD, _DEP = "\x1f", "\x1e"
-_MISSING = object()

@@ -80,12 +80,12 @@ def _run(fn: Callable[[Sequence[T]], list[R]], items: list[T], workers: int, pre
             yield n * CHUNK_SIZE, fn(chunk)
         return
     count = min(count, len(chunks))
-    with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context(preload)) as pool:
+    with ProcessPoolExecutor(max_workers=count, mp_context=worker_context(preload)) as pool:
         for n, result in enumerate(pool.map(fn, chunks)):
             yield n * CHUNK_SIZE, result
 
 
-def _worker_context(preload: str) -> multiprocessing.context.BaseContext:
+def worker_context(preload: str) -> multiprocessing.context.BaseContext:
     """Not plain fork: a build can run beside the preview server's threads, and forking a
     threaded process can deadlock on a lock some thread held. The fork server imports the
     stage's module once, so each worker starts with its libraries loaded."""

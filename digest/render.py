@@ -112,33 +112,55 @@ def render_site(
     only: Collection[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Page]:
-    """Every page of the site (or those whose paths are in ``only``), the cheap ones first."""
-    site = _site_context(digest, config)
-    render = _renderer(env, site) if memo is None else memo.renderer(env, site, _renderer)
+    """Every page of the site (or those whose paths are in ``only``), the cheap ones first;
+    with page records, a large site is rendered on all cores (see ``page_pool``)."""
+    site = site_context(digest, config)
 
     def planned() -> Iterator[PlannedPage]:
-        return (p for p in _page_plan(digest, config, site) if only is None or p.path in only)
+        return (p for p in page_plan(digest, config, site) if only is None or p.path in only)
 
     # Counted on a second pass rather than held: 175,000 planned pages at 100,000 papers.
-    total = sum(1 for _ in planned()) if progress is not None else 0
-    for done, page in enumerate(planned(), start=1):
-        yield render(page)
+    total = sum(1 for _ in planned()) if progress is not None or memo is not None else 0
+    if memo is None:
+        render = page_renderer(env, site)
+        pages = (render(p.job()) for p in planned())
+    else:
+        pages = memo.render_pages(planned(), total, env, site, digest, config)
+    for done, page in enumerate(pages, start=1):
+        yield page
         if progress is not None:
             progress(done, total)
 
 
-class PlannedPage(NamedTuple):
-    """A page to render: its context is computed only if it is rendered. ``inputs``, when
-    given, returns what the context is a pure function of, cheaper to fingerprint than the
-    context itself (a paper page's, not its computed why-here matches and shared phrases)."""
+class RenderJob(NamedTuple):
+    """A page as plain data, so a worker process can render it: its context is
+    ``context_of(key)``, and ``key`` is what its fingerprint covers (for a paper page, the
+    paper, its theme and related papers rather than the why-here matches computed from them).
+    ``context_of`` is a module-level function, so it pickles by name."""
 
     template: str
     path: str
-    context: Callable[[], dict[str, Any]]
-    inputs: Callable[[], Any] | None = None
+    key: Any
+    context_of: Callable[[Any], dict[str, Any]]
 
 
-def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[PlannedPage]:
+def _as_context(key: dict[str, Any]) -> dict[str, Any]:
+    return key
+
+
+class PlannedPage(NamedTuple):
+    """A page to render: its key (and so its context) is computed only if it is needed."""
+
+    template: str
+    path: str
+    key: Callable[[], Any]
+    context_of: Callable[[Any], dict[str, Any]] = _as_context
+
+    def job(self) -> RenderJob:
+        return RenderJob(self.template, self.path, self.key(), self.context_of)
+
+
+def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[PlannedPage]:
     """Each page's template and path, with its context computed only if it is rendered."""
     yield PlannedPage(
         "index.html",
@@ -192,8 +214,8 @@ def _page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator
         yield PlannedPage(
             "paper.html",
             paper_path(paper.id),
-            lambda paper=paper: _paper_context(*_paper_inputs(digest, site, paper)),
             lambda paper=paper: _paper_inputs(digest, site, paper),
+            _paper_context,
         )
 
 
@@ -204,7 +226,8 @@ def _paper_inputs(
     return (paper, site["theme_by_slug"].get(paper.theme), related)
 
 
-def _paper_context(paper: Paper, theme: Theme | None, related: tuple[Paper, ...]) -> dict[str, Any]:
+def _paper_context(inputs: tuple[Paper, Theme | None, tuple[Paper, ...]]) -> dict[str, Any]:
+    paper, theme, related = inputs
     return {
         "paper": paper,
         "theme": theme,
@@ -213,16 +236,16 @@ def _paper_context(paper: Paper, theme: Theme | None, related: tuple[Paper, ...]
     }
 
 
-def _renderer(env: Environment, site: dict[str, Any]) -> Callable[[PlannedPage], Page]:
-    def render(page: PlannedPage) -> Page:
-        context = page.context()
-        html = env.get_template(page.template).render(site=site, page_path=page.path, **context)
-        return Page(page.path, html.encode("utf-8"))
+def page_renderer(env: Environment, site: dict[str, Any]) -> Callable[[RenderJob], Page]:
+    def render(job: RenderJob) -> Page:
+        context = job.context_of(job.key)
+        html = env.get_template(job.template).render(site=site, page_path=job.path, **context)
+        return Page(job.path, html.encode("utf-8"))
 
     return render
 
 
-def _site_context(digest: Digest, config: Config) -> dict[str, Any]:
+def site_context(digest: Digest, config: Config) -> dict[str, Any]:
     return {
         "title": config.title,
         "description": config.description,

@@ -1,0 +1,100 @@
+"""One page of a build: the last build's file when nothing the page shows changed, else a render.
+
+The record kept per page is what ``page_memo`` compares with on the next build. A ``PageMaker``
+holds no records and reads nothing but the page's job, the ``site`` mapping and the old file,
+so worker processes run it as the build's own process does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.fingerprint import Fingerprinter
+from digest.render import Page, RenderJob
+from digest.tracked_site import Dep, TrackedSite, dep_value
+
+Render = Callable[[RenderJob], Page]
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What one page's last render depended on, and the hash of the bytes it produced."""
+
+    deps: tuple[Dep, ...]
+    fingerprint: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One page made for a build, with the record to keep for it."""
+
+    page: Page
+    record: PageRecord
+    kept: bool
+
+
+@dataclass
+class PageMaker:
+    """Makes one page: the last build's file when the page's fingerprint says nothing it shows
+    changed, else a fresh render. Holds no records, so worker processes can run it too."""
+
+    out: Path | None
+    base: bytes
+    fingerprinter: Fingerprinter = field(default_factory=Fingerprinter)
+    _site_digests: dict[Dep, bytes] = field(default_factory=dict)
+
+    def make(
+        self, job: RenderJob, previous: PageRecord | None, site: TrackedSite, render: Render
+    ) -> Rendered:
+        checked = None
+        if previous is not None:
+            checked = self._fingerprint(site, job, previous.deps)
+            if checked == previous.fingerprint and (kept := self.keep(job.path, previous)):
+                return Rendered(kept, previous, kept=True)
+        site.start_page()
+        try:
+            page = render(job)
+        finally:
+            deps = site.end_page()
+        if checked is not None and previous is not None and deps == previous.deps:
+            fingerprint = checked
+        else:
+            fingerprint = self._fingerprint(site, job, deps)
+        record = PageRecord(deps, fingerprint, hashlib.sha256(page.content).hexdigest())
+        return Rendered(page, record, kept=False)
+
+    def keep(self, path: str, previous: PageRecord) -> Page | None:
+        """The file the last build wrote at ``path``, if it still holds the bytes recorded then
+        (a page edited in the site folder is made again)."""
+        if self.out is None:
+            return None
+        try:
+            content = (self.out / path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(content).hexdigest() != previous.sha256:
+            return None
+        return Page(path, content, unchanged=True)
+
+    def _fingerprint(self, site: TrackedSite, job: RenderJob, deps: tuple[Dep, ...]) -> str:
+        hasher = hashlib.sha256(self.base)
+        hasher.update(f"\0{job.template}\0{job.path}\0".encode())
+        hasher.update(self.fingerprinter.digest(job.key))
+        for dep in deps:
+            hasher.update(self._site_digest(site, dep))
+        return hasher.hexdigest()
+
+    def _site_digest(self, site: TrackedSite, dep: Dep) -> bytes:
+        found = self._site_digests.get(dep)
+        if found is None:
+            named = ("dep", dep, dep_value(site, dep, _MISSING))
+            found = self.fingerprinter.digest(named)
+            self._site_digests[dep] = found
+        return found
+
+
+_MISSING = object()

@@ -1,0 +1,122 @@
+"""Rendering in worker processes: the same bytes and records as one process, errors reported
+the same way, and no worker left behind when a build stops early.
+
+The seeds' 116 pages are below the size at which a build starts workers, so these tests lower
+that threshold; the 2,000-paper browser test (``test_search_scale``) renders in workers as is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import digest.page_memo
+from digest.build import build
+from digest.build_state import BuildState
+from digest.cli import EXIT_FAILED, main
+from digest.config import Config, load_config
+from digest.render import make_environment, render_site
+
+REPO = Path(__file__).resolve().parents[1]
+EDITED = "003_e5ba666f4ce3f3d9.txt"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "seeds", tmp_path / "papers")
+    return tmp_path / "papers"
+
+
+@pytest.fixture
+def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 0)
+
+
+def _config(corpus: Path, out: Path, workers: int) -> Config:
+    return replace(load_config(None, sources=(corpus,), out=out, quiet=True), workers=workers)
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def _edit(corpus: Path) -> None:
+    path = corpus / EDITED
+    path.write_text(path.read_text().replace("We study conditions", "Otters study conditions", 1))
+
+
+def test_workers_render_the_bytes_and_records_of_one_process(
+    corpus: Path, tmp_path: Path, in_workers: None
+) -> None:
+    """Both builds write into the same folder (records cover it) with their own caches."""
+    alone, pooled = BuildState(), BuildState()
+    config = _config(corpus, tmp_path / "site", workers=1)
+    build(replace(config, cache_dir=tmp_path / "cache-1"), state=alone)
+    (tmp_path / "site").rename(tmp_path / "alone")
+    build(replace(config, cache_dir=tmp_path / "cache-2", workers=2), state=pooled)
+    one, two = _files(tmp_path / "alone"), _files(tmp_path / "site")
+    assert one.keys() == two.keys() and len(one) > 100
+    assert [p for p in one if one[p] != two[p]] == []
+    assert alone.pages.records == pooled.pages.records
+    assert pooled.pages.rendered == alone.pages.rendered > 100
+
+
+def test_workers_keep_unchanged_pages_and_a_rebuild_equals_a_cold_build(
+    corpus: Path, tmp_path: Path, in_workers: None
+) -> None:
+    state = BuildState()
+    config = _config(corpus, tmp_path / "site", workers=2)
+    build(config, state=state)
+    _edit(corpus)
+    build(config, state=state)
+    assert state.pages.kept > 10 * state.pages.rendered > 0
+
+    cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
+    build(cold)
+    rebuilt, reference = _files(tmp_path / "site"), _files(tmp_path / "cold")
+    assert rebuilt.keys() == reference.keys()
+    assert [p for p in reference if rebuilt[p] != reference[p]] == []
+    assert any(b"Otters study conditions" in content for content in rebuilt.values())
+
+
+def test_a_template_error_in_workers_is_reported_as_without_them(
+    corpus: Path, tmp_path: Path, in_workers: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "paper.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}\n{{ paper.no_such_field }}\n{% endblock %}\n',
+        encoding="utf-8",
+    )
+    errors = []
+    for workers in (1, 2):
+        out = tmp_path / f"site-{workers}"
+        args = ["build", "--source", str(corpus), "--out", str(out), "--quiet"]
+        config = tmp_path / f"digest-{workers}.toml"
+        config.write_text(f'templates = "{templates}"\nworkers = {workers}\n', encoding="utf-8")
+        assert main([*args, "--config", str(config)]) == EXIT_FAILED
+        errors.append(capsys.readouterr().err.splitlines())
+        assert not out.exists()
+    assert errors[0] == errors[1]
+    assert len(errors[0]) == 1 and "no_such_field" in errors[0][0]
+
+
+def test_stopping_early_leaves_no_worker_running(
+    corpus: Path, tmp_path: Path, in_workers: None
+) -> None:
+    """What an interrupted build or a cancelled serve rebuild does to the render stage."""
+    config = _config(corpus, tmp_path / "site", workers=2)
+    state = BuildState()
+    build(config, state=state)
+    digest_shown = state.digest
+    assert digest_shown is not None
+    pages = render_site(digest_shown, config, make_environment(config), state.pages)
+    first = [next(pages) for _ in range(5)]
+    assert multiprocessing.active_children()
+    pages.close()
+    assert [p.path for p in first][:2] == ["index.html", "search.html"]
+    assert multiprocessing.active_children() == []

@@ -304,3 +304,70 @@ def test_with_a_theme_sample_a_rebuild_gives_the_same_bytes_as_a_cold_build(
         incremental, reference = _files(tmp_path / "site"), _files(cold)
         assert incremental.keys() == reference.keys()
         assert [p for p in reference if incremental[p] != reference[p]] == []
+
+
+class _Interrupt:
+    """A progress callback that presses Ctrl-C at ``stage``'s first report."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.fired = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == self.stage and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+def _edit_two(corpus: Path) -> None:
+    """Two new abstracts, so every stage has work (extraction included)."""
+    for name in ("001_f226d2ab07393558.txt", EDITED):
+        path = corpus / name
+        path.write_text(path.read_text().replace(" the ", " the new ", 1))
+
+
+@pytest.fixture(scope="module")
+def before_and_after(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A site and cache built from the seeds, and a cold build of the edited seeds."""
+    root = tmp_path_factory.mktemp("interrupt")
+    shutil.copytree(REPO / "seeds", root / "papers")
+    build(replace(_config(root / "papers", root / "site"), cache_dir=root / "cache"))
+    edited = root / "edited"
+    shutil.copytree(REPO / "seeds", edited / "papers")
+    _edit_two(edited / "papers")
+    config = _config(edited / "papers", edited / "site")
+    build(replace(config, cache_dir=edited / "cache"))
+    return root, edited / "site"
+
+
+@pytest.mark.parametrize("stage", ["keyphrases", "themes", "related", "render", "search"])
+def test_ctrl_c_at_any_stage_leaves_the_previous_site_and_a_valid_cache(
+    before_and_after: tuple[Path, Path],
+    tmp_path: Path,
+    stage: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages render in worker processes here, as on a large site: they must stop too."""
+    import multiprocessing
+
+    import digest.page_memo
+
+    monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 0)
+    built, reference = before_and_after
+    for name in ("papers", "site", "cache"):
+        shutil.copytree(built / name, tmp_path / name, copy_function=shutil.copy2)
+    config = replace(
+        _config(tmp_path / "papers", tmp_path / "site"), cache_dir=tmp_path / "cache", workers=2
+    )
+    before = _files(tmp_path / "site")
+    _edit_two(tmp_path / "papers")
+    interrupt = _Interrupt(stage)
+    with pytest.raises(KeyboardInterrupt):
+        build(config, progress=interrupt)
+    assert interrupt.fired
+    assert _files(tmp_path / "site") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "papers", "site"]
+    assert multiprocessing.active_children() == []
+
+    build(config)
+    assert _files(tmp_path / "site") == _files(reference)

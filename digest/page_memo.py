@@ -11,7 +11,7 @@ This holds while templates, filters and globals read nothing but those (no files
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,19 +85,31 @@ class PageMemo:
                 self.rendered += 1
             yield done.page
 
-    def reuse(self, path: str, fingerprint: str, make: Callable[[], bytes]) -> Page:
-        """A file made by code rather than a template (a search shard): the last build's bytes
-        when ``fingerprint``, a digest of everything ``make`` reads, is the one recorded then."""
-        fingerprint = hashlib.sha256(self.maker.base + b"\0" + fingerprint.encode()).hexdigest()
+    def recorded(self, path: str, fingerprint: str) -> PageRecord | None:
+        """For a file made by code rather than a template (a search shard): the last build's
+        record of ``path`` if ``fingerprint``, a digest of everything that makes the file, is
+        the one recorded then."""
         previous = self.records.get(path)
-        if previous is not None and not previous.deps and previous.fingerprint == fingerprint:
-            kept = self.maker.keep(path, previous)
-            if kept is not None:
-                self.pending[path] = previous
-                return kept
-        content = make()
-        self.pending[path] = PageRecord((), fingerprint, hashlib.sha256(content).hexdigest())
+        full = self._full_fingerprint(fingerprint)
+        if previous is not None and not previous.deps and previous.fingerprint == full:
+            return previous
+        return None
+
+    def keep(self, path: str, record: PageRecord) -> Page | None:
+        """The last build's file at ``path``, if it still holds the bytes of ``record``."""
+        kept = self.maker.keep(path, record)
+        if kept is not None:
+            self.pending[path] = record
+        return kept
+
+    def made(self, path: str, fingerprint: str, content: bytes) -> Page:
+        """A file made by code in this build, recorded for the next."""
+        sha = hashlib.sha256(content).hexdigest()
+        self.pending[path] = PageRecord((), self._full_fingerprint(fingerprint), sha)
         return Page(path, content)
+
+    def _full_fingerprint(self, fingerprint: str) -> str:
+        return hashlib.sha256(self.maker.base + b"\0" + fingerprint.encode()).hexdigest()
 
     def to_json(self) -> dict[str, list[str]]:
         """Compact on purpose: 100,000 pages' records are read and written on every build."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
@@ -21,7 +20,7 @@ from digest.config import Config
 from digest.fingerprint import Fingerprinter
 from digest.model import Digest
 from digest.page_maker import PageMaker, PageRecord, Rendered
-from digest.parallel import worker_context, worker_count
+from digest.parallel import ordered_map, worker_count
 from digest.render import (
     Page,
     PlannedPage,
@@ -35,7 +34,6 @@ from digest.tracked_site import TrackedSite
 
 POOL_THRESHOLD = 1_000  # pages: below this, starting the workers costs more than it saves
 CHUNK_SIZE = 32
-CHUNKS_IN_FLIGHT = 4  # per worker: enough to keep it busy, few pages held waiting for order
 
 Job = tuple[PlannedPage, PageRecord | None]
 MakeHere = Callable[[PlannedPage, PageRecord | None], Rendered]
@@ -46,32 +44,19 @@ def render_in_workers(
 ) -> Iterator[Rendered]:
     """Each job's page, in order; ``here`` makes a page in this process when a worker could
     not. Closing the iterator early (an interrupted build) stops the workers."""
-    workers = worker_count(config.workers)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=worker_context(__name__),
-        initializer=_start_worker,
-        initargs=(digest, config, maker.out, maker.base),
-    )
-    waiting: deque[tuple[list[Job], Future[list[Rendered | None]]]] = deque()
-    try:
+    sent: deque[list[Job]] = deque()
+
+    def chunks() -> Iterator[list[tuple[str, PageRecord | None]]]:
         remaining = iter(jobs)
         while chunk := list(islice(remaining, CHUNK_SIZE)):
-            paths = [(planned.path, previous) for planned, previous in chunk]
-            waiting.append((chunk, pool.submit(_make_chunk, paths)))
-            while len(waiting) >= workers * CHUNKS_IN_FLIGHT:
-                yield from _finish(*waiting.popleft(), here)
-        while waiting:
-            yield from _finish(*waiting.popleft(), here)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+            sent.append(chunk)
+            yield [(planned.path, previous) for planned, previous in chunk]
 
-
-def _finish(
-    chunk: list[Job], future: Future[list[Rendered | None]], here: MakeHere
-) -> Iterator[Rendered]:
-    for (planned, previous), made in zip(chunk, future.result(), strict=True):
-        yield made if made is not None else here(planned, previous)
+    workers = worker_count(config.workers)
+    initargs = (digest, config, maker.out, maker.base)
+    for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
+        for (planned, previous), page in zip(sent.popleft(), made, strict=True):
+            yield page if page is not None else here(planned, previous)
 
 
 class _Worker(NamedTuple):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, NamedTuple, TypeVar
 
 from digest.cache import ContentCache
 
@@ -94,3 +95,50 @@ def worker_context(preload: str) -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([preload])
     return context
+
+
+class Ready(NamedTuple):
+    """An item of ``ordered_map`` whose result is already known: it comes through in place."""
+
+    value: Any
+
+
+def ordered_map(
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    in_flight: int = 4,
+) -> Iterator[Any]:
+    """``fn(item)`` for each item on ``workers`` processes, results in item order, for a
+    stream too long to hold: at most ``in_flight`` items per worker wait at once. ``fn`` must
+    be a module-level function. Closing the iterator early (an interrupted build) stops the
+    workers."""
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=worker_context(_module_of(fn)),
+        initializer=initializer,
+        initargs=initargs,
+    )
+    waiting: deque[Future[Any] | Ready] = deque()
+    busy = 0
+    try:
+        for item in items:
+            if isinstance(item, Ready):
+                waiting.append(item)
+            else:
+                waiting.append(pool.submit(fn, item))
+                busy += 1
+            while waiting and (isinstance(waiting[0], Ready) or busy >= workers * in_flight):
+                head = waiting.popleft()
+                if isinstance(head, Ready):
+                    yield head.value
+                else:
+                    busy -= 1
+                    yield head.result()
+        while waiting:
+            head = waiting.popleft()
+            yield head.value if isinstance(head, Ready) else head.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

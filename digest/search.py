@@ -21,8 +21,8 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import lunr
 import numpy as np
@@ -30,6 +30,7 @@ import numpy as np
 from digest.cache import ContentCache
 from digest.model import Digest, Paper
 from digest.page_memo import PageMemo
+from digest.parallel import Ready, ordered_map, worker_count
 from digest.paths import paper_path
 from digest.render import Page
 from digest.search_terms import SEARCH_FIELDS, FieldTerms, paper_terms
@@ -40,6 +41,7 @@ EXCERPT_CHARS = 200
 DOCS_PER_SHARD = 200
 MIN_SHARD_BYTES = 32_000
 MAX_TERM_SHARDS = 1200
+POOL_SHARDS = 64  # shards to make: below this, starting worker processes costs more than it saves
 TARGET_STEP = 2**0.25  # shard targets come in steps, so one edit's bytes never move them
 MIN_SHARD_SHARE = 0.25  # of the target, before a shard may end
 MAX_SHARD_SHARE = 4.0  # of the target, past which a shard must end
@@ -58,18 +60,36 @@ def build_search_index(
     build keeps its file, so after one edit only the shards of its terms are serialised."""
     papers = digest.papers
     parts = index_parts(paper_terms(papers, cache, workers, progress))
-    bounds = []
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
-    for number, shard in enumerate(split_by_term(parts)):
-        path = f"search/terms-{number}.js"
-        prefix = f"digestSearchTerms({number},".encode()
-        make = partial(_shard_script, prefix, parts, shard)
-        page = memo.reuse(path, shard.fingerprint(parts), make) if memo else Page(path, make())
+    shards = list(split_by_term(parts))
+    paths = [f"search/terms-{number}.js" for number in range(len(shards))]
+    fingerprints = [shard.fingerprint(parts) for shard in shards]
+    kept = [memo.recorded(p, f) if memo else None for p, f in zip(paths, fingerprints, strict=True)]
+    todo = sum(1 for record in kept if record is None)
+
+    def pieces(parts: IndexParts) -> Iterator[ShardPiece | Ready]:
+        for number, (shard, record) in enumerate(zip(shards, kept, strict=True)):
+            page = memo.keep(paths[number], record) if memo and record else None
+            yield Ready(page) if page else shard_piece(parts, shard, number)
+
+    if todo >= POOL_SHARDS and worker_count(workers) > 1:
+        made = ordered_map(shard_script, pieces(parts), worker_count(workers))
+    else:
+        made = (p.value if isinstance(p, Ready) else shard_script(p) for p in pieces(parts))
+    bounds = []
+    for number, (shard, content) in enumerate(zip(shards, made, strict=True)):
+        if isinstance(content, Page):
+            page = content
+        elif memo:
+            page = memo.made(paths[number], fingerprints[number], content)
+        else:
+            page = Page(paths[number], content)
         yield page
-        size = len(page.content) - len(prefix) - len(SCRIPT_END)
+        size = len(page.content) - len(_shard_prefix(number)) - len(SCRIPT_END)
         bounds.append([parts.vocabulary[shard.first], parts.vocabulary[shard.last], size])
     del parts
+    shards.clear()
     doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
     for number, docs in enumerate(doc_shards):
         yield _script(f"search/docs-{number}.js", "digestSearchDocs", number, _json(docs))
@@ -158,7 +178,7 @@ def index_parts(terms: Iterable[Sequence[FieldTerms]]) -> IndexParts:
         entry_vector=np.concatenate(vectors),
         entry_term=entry_term,
         entry_score=np.concatenate(scores),
-        refs=[doc_ref(i) for i in range(n)],
+        refs=_refs(n),
     )
 
 
@@ -312,8 +332,50 @@ def merge_shards(bodies: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"invertedIndex": inverted, "fieldVectors": list(vectors.items())}
 
 
-def _shard_script(prefix: bytes, parts: IndexParts, shard: TermShard) -> bytes:
-    return prefix + shard_body(parts, shard).encode() + SCRIPT_END
+class ShardPiece(NamedTuple):
+    """What one term shard's file is made from, and nothing else, so a worker process can
+    make it: its terms, and its entries with term numbers counted from its first term."""
+
+    number: int
+    vocabulary: list[str]
+    documents: int
+    entry_vector: np.ndarray
+    entry_term: np.ndarray
+    entry_score: np.ndarray
+
+
+def shard_piece(parts: IndexParts, shard: TermShard, number: int) -> ShardPiece:
+    return ShardPiece(
+        number,
+        parts.vocabulary[shard.first : shard.last + 1],
+        parts.documents,
+        parts.entry_vector[shard.entries],
+        parts.entry_term[shard.entries] - shard.first,
+        parts.entry_score[shard.entries],
+    )
+
+
+def shard_script(piece: ShardPiece) -> bytes:
+    """The shard's file: the same bytes ``shard_body`` gives for it in the whole index."""
+    parts = IndexParts(
+        vocabulary=piece.vocabulary,
+        documents=piece.documents,
+        entry_vector=piece.entry_vector,
+        entry_term=piece.entry_term,
+        entry_score=piece.entry_score,
+        refs=_refs(piece.documents),
+    )
+    shard = TermShard(0, len(piece.vocabulary) - 1, np.arange(len(piece.entry_term)))
+    return _shard_prefix(piece.number) + shard_body(parts, shard).encode() + SCRIPT_END
+
+
+@lru_cache(maxsize=1)
+def _refs(documents: int) -> list[str]:
+    return [doc_ref(i) for i in range(documents)]
+
+
+def _shard_prefix(number: int) -> bytes:
+    return f"digestSearchTerms({number},".encode()
 
 
 def _shard_vectors(parts: IndexParts, entries: np.ndarray, first: int = 0) -> list[list[Any]]:

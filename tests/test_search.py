@@ -5,16 +5,27 @@ import itertools
 import json
 import re
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 from lunr import lunr
 from lunr.index import Index
 
+from digest import search
 from digest.cache import ContentCache
 from digest.merge import merge_records
+from digest.model import Digest
 from digest.parallel import cached_map
-from digest.search import assemble_index, doc_ref, index_parts, shard_body, split_by_term
+from digest.search import (
+    assemble_index,
+    doc_ref,
+    index_parts,
+    shard_body,
+    shard_piece,
+    shard_script,
+    split_by_term,
+)
 from digest.search_terms import SEARCH_FIELDS, field_texts, terms_of_chunk
 from digest.sources import load_records
 from tests.conftest import SEEDS
@@ -128,3 +139,30 @@ def test_site_search_files_cover_every_paper(seeds_site: Path) -> None:
     for doc in docs:
         assert (seeds_site / doc["p"]).is_file()
         assert doc["t"] and doc["k"]
+
+
+def test_a_shard_made_from_its_piece_is_the_shard_of_the_whole_index(
+    seed_texts: list[tuple[str, ...]],
+) -> None:
+    """What a worker process gets is the piece, and it must write the same bytes."""
+    parts = index_parts(terms_of_chunk(seed_texts))
+    shards = list(split_by_term(parts, max_shards=40, min_bytes=1000))
+    assert len(shards) > 20
+    for number, shard in enumerate(shards):
+        expected = f"digestSearchTerms({number},{shard_body(parts, shard)});\n".encode()
+        assert shard_script(shard_piece(parts, shard, number)) == expected
+
+
+def test_the_index_made_on_worker_processes_is_the_one_made_in_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    papers = merge_records(load_records([SEEDS]))
+    papers = tuple(replace(p, keyphrases=tuple(p.abstract.split()[2:8])) for p in papers)
+    digest = Digest(papers=papers, themes=(), keyphrases=())
+    small = partial(search.split_by_term, max_shards=200, min_bytes=500)
+    monkeypatch.setattr(search, "split_by_term", small)
+    alone = [(p.path, p.content) for p in search.build_search_index(digest, workers=1)]
+    monkeypatch.setattr(search, "POOL_SHARDS", 0)
+    pooled = [(p.path, p.content) for p in search.build_search_index(digest, workers=2)]
+    assert sum(path.startswith("search/terms-") for path, _ in alone) > 20
+    assert pooled == alone

@@ -23,6 +23,24 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 ARTIFACTS = Path(os.environ.get("DIGEST_TEST_ARTIFACTS", REPO / "test-artifacts"))
+EDITED_SEED = "003_e5ba666f4ce3f3d9.txt"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A copy of the seeds a test may edit."""
+    shutil.copytree(SEEDS, tmp_path / "papers")
+    return tmp_path / "papers"
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def edit_seed(corpus: Path) -> None:
+    """One abstract's first words changed, as a user would edit it."""
+    path = corpus / EDITED_SEED
+    path.write_text(path.read_text().replace("We study conditions", "Otters study conditions", 1))
 
 
 @pytest.fixture(scope="session", autouse=True)

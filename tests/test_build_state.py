@@ -16,42 +16,25 @@ from digest.fingerprint import Fingerprinter
 from digest.model import Paper, Source, Theme
 from digest.output import MARKER
 from digest.tracked_site import TrackedSite, dep_value
-
-REPO = Path(__file__).resolve().parents[1]
-EDITED = "003_e5ba666f4ce3f3d9.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "seeds", tmp_path / "papers")
-    return tmp_path / "papers"
+from tests.conftest import EDITED_SEED, REPO, edit_seed, site_files
 
 
 def _config(corpus: Path, out: Path) -> Config:
     return load_config(None, sources=(corpus,), out=out, quiet=True)
 
 
-def _files(site: Path) -> dict[str, bytes]:
-    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
-
-
-def _edit(corpus: Path) -> None:
-    path = corpus / EDITED
-    path.write_text(path.read_text().replace("We study conditions", "Otters study conditions", 1))
-
-
 def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: Path) -> None:
     state = BuildState()
     config = _config(corpus, tmp_path / "site")
     build(config, state=state)
-    _edit(corpus)
+    edit_seed(corpus)
     build(config, state=state)
     assert 0 < state.pages.rendered < state.pages.rendered + state.pages.kept
     assert state.files_read == 1 and state.files_reused == 4
 
     cold = replace(_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
     build(cold)
-    incremental, reference = _files(tmp_path / "site"), _files(tmp_path / "cold")
+    incremental, reference = site_files(tmp_path / "site"), site_files(tmp_path / "cold")
     assert incremental.keys() == reference.keys()
     assert [p for p in reference if incremental[p] != reference[p]] == []
     assert any(b"Otters study conditions" in content for content in incremental.values())
@@ -64,7 +47,7 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
     state = BuildState()
     config = _config(corpus, tmp_path / "site")
     build(config, state=state)
-    _edit(corpus)
+    edit_seed(corpus)
     build(config, state=state)
     assert state.pages.kept > 10 * state.pages.rendered > 0
 
@@ -72,7 +55,7 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
 def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_path: Path) -> None:
     config = _config(corpus, tmp_path / "site")
     first = build(config)
-    files = {p: (tmp_path / "site" / p).stat() for p in _files(tmp_path / "site")}
+    files = {p: (tmp_path / "site" / p).stat() for p in site_files(tmp_path / "site")}
     again = BuildState()
     report = build(config, state=again)
     assert (report.pages_written, report.pages_unchanged) == (
@@ -82,7 +65,7 @@ def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_p
     assert report.up_to_date and not first.up_to_date
     assert (report.records, report.papers, report.themes) == (88, 77, first.themes)
     assert (again.pages.rendered, again.files_read) == (0, 0)
-    after = {p: (tmp_path / "site" / p).stat() for p in _files(tmp_path / "site")}
+    after = {p: (tmp_path / "site" / p).stat() for p in site_files(tmp_path / "site")}
     assert {p: (s.st_ino, s.st_mtime_ns) for p, s in after.items()} == {
         p: (s.st_ino, s.st_mtime_ns) for p, s in files.items()
     }
@@ -93,14 +76,14 @@ def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
 ) -> None:
     config = _config(corpus, tmp_path / "site")
     build(config)
-    inodes = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
-    with (corpus / EDITED).open("a", encoding="utf-8") as handle:
+    inodes = {p: (tmp_path / "site" / p).stat().st_ino for p in site_files(tmp_path / "site")}
+    with (corpus / EDITED_SEED).open("a", encoding="utf-8") as handle:
         handle.write("\n\n")  # blank lines: no record, no line number moves
     again = BuildState()
     report = build(config, state=again)
     assert (again.pages.rendered, report.pages_written) == (0, 0)
     assert again.pages.kept > 100
-    after = {p: (tmp_path / "site" / p).stat().st_ino for p in _files(tmp_path / "site")}
+    after = {p: (tmp_path / "site" / p).stat().st_ino for p in site_files(tmp_path / "site")}
     assert {p for p in after if after[p] != inodes[p]} == {MARKER}
 
 
@@ -162,7 +145,7 @@ def test_unchanged_files_are_not_read_again_but_their_warnings_are_repeated(
     config = _config(corpus, tmp_path / "site")
     state = BuildState()
     first = build(config, state=state)
-    with (corpus / EDITED).open("a", encoding="utf-8") as handle:
+    with (corpus / EDITED_SEED).open("a", encoding="utf-8") as handle:
         handle.write("\n")
     second = build(config, state=state)
     assert state.files_read == 1 and state.files_reused == 5
@@ -175,7 +158,7 @@ def test_a_deleted_file_is_forgotten(corpus: Path, tmp_path: Path) -> None:
     config = _config(corpus, tmp_path / "site")
     state = BuildState()
     first = build(config, state=state)
-    (corpus / EDITED).unlink()
+    (corpus / EDITED_SEED).unlink()
     second = build(config, state=state)
     assert second.records == first.records - 11
     assert state.files_reused == 4
@@ -293,15 +276,16 @@ def test_with_a_theme_sample_a_rebuild_gives_the_same_bytes_as_a_cold_build(
 
     monkeypatch.setattr(themes, "THEME_SAMPLE", 40)
     state = BuildState()
-    config = _config(corpus, tmp_path / "site")
+    # Its own cache: groupings made with the patched sample must not reach other tests.
+    config = replace(_config(corpus, tmp_path / "site"), cache_dir=tmp_path / "cache")
     build(config, state=state)
-    original = (corpus / EDITED).read_text()
+    original = (corpus / EDITED_SEED).read_text()
     for text in (original.replace("We study conditions", "Otters study conditions", 1), original):
-        (corpus / EDITED).write_text(text)
+        (corpus / EDITED_SEED).write_text(text)
         build(config, state=state)
         cold = tmp_path / f"cold-{len(text)}"
         build(replace(_config(corpus, cold), cache_dir=tmp_path / f"cold-cache-{len(text)}"))
-        incremental, reference = _files(tmp_path / "site"), _files(cold)
+        incremental, reference = site_files(tmp_path / "site"), site_files(cold)
         assert incremental.keys() == reference.keys()
         assert [p for p in reference if incremental[p] != reference[p]] == []
 
@@ -321,7 +305,7 @@ class _Interrupt:
 
 def _edit_two(corpus: Path) -> None:
     """Two new abstracts, so every stage has work (extraction included)."""
-    for name in ("001_f226d2ab07393558.txt", EDITED):
+    for name in ("001_f226d2ab07393558.txt", EDITED_SEED):
         path = corpus / name
         path.write_text(path.read_text().replace(" the ", " the new ", 1))
 
@@ -359,15 +343,15 @@ def test_ctrl_c_at_any_stage_leaves_the_previous_site_and_a_valid_cache(
     config = replace(
         _config(tmp_path / "papers", tmp_path / "site"), cache_dir=tmp_path / "cache", workers=2
     )
-    before = _files(tmp_path / "site")
+    before = site_files(tmp_path / "site")
     _edit_two(tmp_path / "papers")
     interrupt = _Interrupt(stage)
     with pytest.raises(KeyboardInterrupt):
         build(config, progress=interrupt)
     assert interrupt.fired
-    assert _files(tmp_path / "site") == before
+    assert site_files(tmp_path / "site") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "papers", "site"]
     assert multiprocessing.active_children() == []
 
     build(config)
-    assert _files(tmp_path / "site") == _files(reference)
+    assert site_files(tmp_path / "site") == site_files(reference)

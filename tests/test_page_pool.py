@@ -8,7 +8,6 @@ that threshold; the 2,000-paper browser test (``test_search_scale``) renders in 
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,15 +19,7 @@ from digest.build_state import BuildState
 from digest.cli import EXIT_FAILED, main
 from digest.config import Config, load_config
 from digest.render import make_environment, render_site
-
-REPO = Path(__file__).resolve().parents[1]
-EDITED = "003_e5ba666f4ce3f3d9.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "seeds", tmp_path / "papers")
-    return tmp_path / "papers"
+from tests.conftest import edit_seed, site_files
 
 
 @pytest.fixture
@@ -40,15 +31,6 @@ def _config(corpus: Path, out: Path, workers: int) -> Config:
     return replace(load_config(None, sources=(corpus,), out=out, quiet=True), workers=workers)
 
 
-def _files(site: Path) -> dict[str, bytes]:
-    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
-
-
-def _edit(corpus: Path) -> None:
-    path = corpus / EDITED
-    path.write_text(path.read_text().replace("We study conditions", "Otters study conditions", 1))
-
-
 def test_workers_render_the_bytes_and_records_of_one_process(
     corpus: Path, tmp_path: Path, in_workers: None
 ) -> None:
@@ -58,7 +40,7 @@ def test_workers_render_the_bytes_and_records_of_one_process(
     build(replace(config, cache_dir=tmp_path / "cache-1"), state=alone)
     (tmp_path / "site").rename(tmp_path / "alone")
     build(replace(config, cache_dir=tmp_path / "cache-2", workers=2), state=pooled)
-    one, two = _files(tmp_path / "alone"), _files(tmp_path / "site")
+    one, two = site_files(tmp_path / "alone"), site_files(tmp_path / "site")
     assert one.keys() == two.keys() and len(one) > 100
     assert [p for p in one if one[p] != two[p]] == []
     assert alone.pages.records == pooled.pages.records
@@ -71,13 +53,13 @@ def test_workers_keep_unchanged_pages_and_a_rebuild_equals_a_cold_build(
     state = BuildState()
     config = _config(corpus, tmp_path / "site", workers=2)
     build(config, state=state)
-    _edit(corpus)
+    edit_seed(corpus)
     build(config, state=state)
     assert state.pages.kept > 10 * state.pages.rendered > 0
 
     cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
     build(cold)
-    rebuilt, reference = _files(tmp_path / "site"), _files(tmp_path / "cold")
+    rebuilt, reference = site_files(tmp_path / "site"), site_files(tmp_path / "cold")
     assert rebuilt.keys() == reference.keys()
     assert [p for p in reference if rebuilt[p] != reference[p]] == []
     assert any(b"Otters study conditions" in content for content in rebuilt.values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +32,7 @@ from digest.render import (
 from digest.tracked_site import TrackedSite
 
 POOL_THRESHOLD = 1_000  # pages: below this, starting the workers costs more than it saves
-CHUNK_SIZE = 32
+CHUNK_PAPERS = 200  # papers shown by the pages of one batch: ~30 paper pages, or one list
 
 Job = tuple[PlannedPage, PageRecord | None]
 MakeHere = Callable[[PlannedPage, PageRecord | None], Rendered]
@@ -47,8 +46,16 @@ def render_in_workers(
     sent: deque[list[Job]] = deque()
 
     def chunks() -> Iterator[list[tuple[str, PageRecord | None]]]:
-        remaining = iter(jobs)
-        while chunk := list(islice(remaining, CHUNK_SIZE)):
+        chunk: list[Job] = []
+        work = 0
+        for job in jobs:
+            chunk.append(job)
+            work += job[0].papers
+            if work >= CHUNK_PAPERS:
+                sent.append(chunk)
+                yield [(planned.path, previous) for planned, previous in chunk]
+                chunk, work = [], 0
+        if chunk:
             sent.append(chunk)
             yield [(planned.path, previous) for planned, previous in chunk]
 

@@ -149,12 +149,15 @@ def _as_context(key: dict[str, Any]) -> dict[str, Any]:
 
 
 class PlannedPage(NamedTuple):
-    """A page to render: its key (and so its context) is computed only if it is needed."""
+    """A page to render: its key (and so its context) is computed only if it is needed.
+    ``papers`` is how many papers it shows, a measure of its work: a list of 500 papers costs
+    a hundred paper pages, and workers take pages in batches of similar work."""
 
     template: str
     path: str
     key: Callable[[], Any]
     context_of: Callable[[Any], dict[str, Any]] = _as_context
+    papers: int = 1
 
     def job(self) -> RenderJob:
         return RenderJob(self.template, self.path, self.key(), self.context_of)
@@ -187,6 +190,7 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 "page_count": len(pages),
                 "page_links": [(n, all_papers_path(n)) for n in range(1, len(pages) + 1)],
             },
+            papers=len(chunk),
         )
     position = {p.id: i for i, p in enumerate(digest.papers)}
     for theme in digest.themes:
@@ -200,6 +204,7 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 ),
                 "charts": digest.theme_charts.get(theme.slug),
             },
+            papers=len(theme.paper_ids),
         )
     for keyphrase in digest.keyphrases:
         yield PlannedPage(
@@ -209,6 +214,7 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 "keyphrase": keyphrase,
                 "papers": [digest.paper(pid) for pid in keyphrase.paper_ids],
             },
+            papers=len(keyphrase.paper_ids),
         )
     for paper in digest.papers:
         yield PlannedPage(
@@ -216,6 +222,7 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
             paper_path(paper.id),
             lambda paper=paper: _paper_inputs(digest, site, paper),
             _paper_context,
+            papers=1 + len(digest.related.get(paper.id, ())),
         )
 
 

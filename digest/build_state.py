@@ -13,10 +13,11 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from digest.cache import ContentCache, content_key
+from digest.cache import ContentCache, cached_value, content_key
 from digest.config import Config
 from digest.diagnostics import warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
@@ -139,12 +140,14 @@ class BuildState:
         self._themes_key = key
         if self._themes is not None and self._themes[0] == key:
             return self._themes[1]
-        cached = self._cache.get_pickled("themes", key) if self._cache else None
-        result = _themes_from_json(papers, cached) if cached is not None else None
-        if result is None:
-            result = compute(papers, theme_count)
-            if self._cache is not None:
-                self._cache.put_pickled("themes", key, _themes_to_json(*result))
+        result = cached_value(
+            self._cache,
+            "themes",
+            key,
+            lambda: compute(papers, theme_count),
+            dump=lambda grouped: _themes_to_json(*grouped),
+            load=partial(_themes_from_json, papers),
+        )
         self._themes = (key, result)
         return result
 
@@ -160,12 +163,14 @@ class BuildState:
         key = content_key("theme-map", self._themes_key)
         if self._theme_map is not None and self._theme_map[0] == key:
             return self._theme_map[1]
-        cached = self._cache.get_pickled("theme-map", key) if self._cache else None
-        found = map_from_json(cached) if cached is not None else None
-        if found is None:
-            found = compute(papers, themes)
-            if self._cache is not None:
-                self._cache.put_pickled("theme-map", key, map_to_json(found))
+        found = cached_value(
+            self._cache,
+            "theme-map",
+            key,
+            lambda: compute(papers, themes),
+            dump=map_to_json,
+            load=map_from_json,
+        )
         self._theme_map = (key, found)
         return found
 

@@ -53,15 +53,25 @@ def _json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def cached_value(cache: ContentCache | None, kind: str, key: str, compute: Callable[[], T]) -> T:
+def cached_value(
+    cache: ContentCache | None,
+    kind: str,
+    key: str,
+    compute: Callable[[], T],
+    dump: Callable[[T], Any] | None = None,
+    load: Callable[[Any], T | None] | None = None,
+) -> T:
     """``compute()``, unless this kind's value was stored under ``key`` (kept pickled, one per
-    kind: a fitted model is tens of megabytes, and a changed input makes the old one useless)."""
-    found = cache.get_pickled(kind, key) if cache is not None else None
+    kind: a fitted model is tens of megabytes, and a changed input makes the old one useless).
+    ``dump`` and ``load`` give a smaller stored form; ``load`` returns ``None`` for a stored
+    value it cannot use, which is then computed again."""
+    stored = cache.get_pickled(kind, key) if cache is not None else None
+    found = stored if stored is None or load is None else load(stored)
     if found is not None:
         return found
     value = compute()
     if cache is not None:
-        cache.put_pickled(kind, key, value)
+        cache.put_pickled(kind, key, value if dump is None else dump(value))
     return value
 
 

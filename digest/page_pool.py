@@ -46,24 +46,29 @@ def render_in_workers(
     sent: deque[list[Job]] = deque()
 
     def chunks() -> Iterator[list[tuple[str, PageRecord | None]]]:
-        chunk: list[Job] = []
-        work = 0
-        for job in jobs:
-            chunk.append(job)
-            work += job[0].papers
-            if work >= CHUNK_PAPERS:
-                sent.append(chunk)
-                yield [(planned.path, previous) for planned, previous in chunk]
-                chunk, work = [], 0
-        if chunk:
-            sent.append(chunk)
-            yield [(planned.path, previous) for planned, previous in chunk]
+        for batch in _batches(jobs):
+            sent.append(batch)
+            yield [(planned.path, previous) for planned, previous in batch]
 
     workers = worker_count(config.workers)
     initargs = (digest, config, maker.out, maker.base)
     for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
         for (planned, previous), page in zip(sent.popleft(), made, strict=True):
             yield page if page is not None else here(planned, previous)
+
+
+def _batches(jobs: Iterable[Job]) -> Iterator[list[Job]]:
+    """Consecutive jobs whose pages show about ``CHUNK_PAPERS`` papers in all."""
+    batch: list[Job] = []
+    work = 0
+    for job in jobs:
+        batch.append(job)
+        work += job[0].papers
+        if work >= CHUNK_PAPERS:
+            yield batch
+            batch, work = [], 0
+    if batch:
+        yield batch
 
 
 class _Worker(NamedTuple):

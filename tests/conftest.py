@@ -10,12 +10,14 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from digest.cli import main
+from digest.config import Config, load_config
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -31,6 +33,11 @@ def corpus(tmp_path: Path) -> Path:
     """A copy of the seeds a test may edit."""
     shutil.copytree(SEEDS, tmp_path / "papers")
     return tmp_path / "papers"
+
+
+def corpus_config(corpus: Path, out: Path, **changes: Any) -> Config:
+    """The config of ``digest build --source CORPUS --out OUT --quiet``, with ``changes``."""
+    return replace(load_config(None, sources=(corpus,), out=out, quiet=True), **changes)
 
 
 def site_files(site: Path) -> dict[str, bytes]:

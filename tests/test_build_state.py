@@ -11,28 +11,23 @@ import pytest
 
 from digest.build import build
 from digest.build_state import BuildState
-from digest.config import Config, load_config
 from digest.fingerprint import Fingerprinter
 from digest.model import Paper, Source, Theme
 from digest.output import MARKER
 from digest.tracked_site import TrackedSite, dep_value
-from tests.conftest import EDITED_SEED, REPO, edit_seed, site_files
-
-
-def _config(corpus: Path, out: Path) -> Config:
-    return load_config(None, sources=(corpus,), out=out, quiet=True)
+from tests.conftest import EDITED_SEED, REPO, corpus_config, edit_seed, site_files
 
 
 def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: Path) -> None:
     state = BuildState()
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     build(config, state=state)
     edit_seed(corpus)
     build(config, state=state)
     assert 0 < state.pages.rendered < state.pages.rendered + state.pages.kept
     assert state.files_read == 1 and state.files_reused == 4
 
-    cold = replace(_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
+    cold = replace(corpus_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
     build(cold)
     incremental, reference = site_files(tmp_path / "site"), site_files(tmp_path / "cold")
     assert incremental.keys() == reference.keys()
@@ -45,7 +40,7 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
 ) -> None:
     """Not every page: the rest only name or link its theme, which did not change."""
     state = BuildState()
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     build(config, state=state)
     edit_seed(corpus)
     build(config, state=state)
@@ -53,7 +48,7 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
 
 
 def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_path: Path) -> None:
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     first = build(config)
     files = {p: (tmp_path / "site" / p).stat() for p in site_files(tmp_path / "site")}
     again = BuildState()
@@ -74,7 +69,7 @@ def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_p
 def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
     corpus: Path, tmp_path: Path
 ) -> None:
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     build(config)
     inodes = {p: (tmp_path / "site" / p).stat().st_ino for p in site_files(tmp_path / "site")}
     with (corpus / EDITED_SEED).open("a", encoding="utf-8") as handle:
@@ -91,9 +86,9 @@ def test_the_same_folders_named_another_way_render_nothing_again(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    build(_config(Path("papers"), Path("site")))
+    build(corpus_config(Path("papers"), Path("site")))
     again = BuildState()
-    absolute = _config(corpus.resolve(), (tmp_path / "site").resolve())
+    absolute = corpus_config(corpus.resolve(), (tmp_path / "site").resolve())
     report = build(absolute, state=again, stop_if_up_to_date=False)
     assert (again.pages.rendered, report.pages_written) == (0, 0)
     assert again.pages.kept > 100
@@ -102,7 +97,7 @@ def test_the_same_folders_named_another_way_render_nothing_again(
 def test_an_edit_inside_the_site_folder_is_undone_by_the_next_build(
     corpus: Path, tmp_path: Path
 ) -> None:
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     build(config)
     page = tmp_path / "site" / "index.html"
     good = page.read_bytes()
@@ -114,7 +109,7 @@ def test_an_edit_inside_the_site_folder_is_undone_by_the_next_build(
 def test_a_template_change_renders_every_page_that_uses_it(corpus: Path, tmp_path: Path) -> None:
     overrides = tmp_path / "templates"
     overrides.mkdir()
-    config = replace(_config(corpus, tmp_path / "site"), templates=overrides)
+    config = replace(corpus_config(corpus, tmp_path / "site"), templates=overrides)
     state = BuildState()
     build(config, state=state)
     paper_template = (REPO / "templates" / "paper.html").read_text(encoding="utf-8")
@@ -128,7 +123,7 @@ def test_a_template_change_renders_every_page_that_uses_it(corpus: Path, tmp_pat
 
 
 def test_a_tampered_output_file_is_rendered_again(corpus: Path, tmp_path: Path) -> None:
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     state = BuildState()
     build(config, state=state)
     page = tmp_path / "site" / "index.html"
@@ -142,7 +137,7 @@ def test_unchanged_files_are_not_read_again_but_their_warnings_are_repeated(
     corpus: Path, tmp_path: Path
 ) -> None:
     (corpus / "bad.jsonl").write_text('{"abstract": "A fine abstract about otters."}\n{oops\n')
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     state = BuildState()
     first = build(config, state=state)
     with (corpus / EDITED_SEED).open("a", encoding="utf-8") as handle:
@@ -155,7 +150,7 @@ def test_unchanged_files_are_not_read_again_but_their_warnings_are_repeated(
 
 
 def test_a_deleted_file_is_forgotten(corpus: Path, tmp_path: Path) -> None:
-    config = _config(corpus, tmp_path / "site")
+    config = corpus_config(corpus, tmp_path / "site")
     state = BuildState()
     first = build(config, state=state)
     (corpus / EDITED_SEED).unlink()
@@ -277,14 +272,14 @@ def test_with_a_theme_sample_a_rebuild_gives_the_same_bytes_as_a_cold_build(
     monkeypatch.setattr(themes, "THEME_SAMPLE", 40)
     state = BuildState()
     # Its own cache: groupings made with the patched sample must not reach other tests.
-    config = replace(_config(corpus, tmp_path / "site"), cache_dir=tmp_path / "cache")
+    config = replace(corpus_config(corpus, tmp_path / "site"), cache_dir=tmp_path / "cache")
     build(config, state=state)
     original = (corpus / EDITED_SEED).read_text()
     for text in (original.replace("We study conditions", "Otters study conditions", 1), original):
         (corpus / EDITED_SEED).write_text(text)
         build(config, state=state)
         cold = tmp_path / f"cold-{len(text)}"
-        build(replace(_config(corpus, cold), cache_dir=tmp_path / f"cold-cache-{len(text)}"))
+        build(replace(corpus_config(corpus, cold), cache_dir=tmp_path / f"cold-cache-{len(text)}"))
         incremental, reference = site_files(tmp_path / "site"), site_files(cold)
         assert incremental.keys() == reference.keys()
         assert [p for p in reference if incremental[p] != reference[p]] == []
@@ -315,11 +310,11 @@ def before_and_after(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     """A site and cache built from the seeds, and a cold build of the edited seeds."""
     root = tmp_path_factory.mktemp("interrupt")
     shutil.copytree(REPO / "seeds", root / "papers")
-    build(replace(_config(root / "papers", root / "site"), cache_dir=root / "cache"))
+    build(replace(corpus_config(root / "papers", root / "site"), cache_dir=root / "cache"))
     edited = root / "edited"
     shutil.copytree(REPO / "seeds", edited / "papers")
     _edit_two(edited / "papers")
-    config = _config(edited / "papers", edited / "site")
+    config = corpus_config(edited / "papers", edited / "site")
     build(replace(config, cache_dir=edited / "cache"))
     return root, edited / "site"
 
@@ -340,8 +335,8 @@ def test_ctrl_c_at_any_stage_leaves_the_previous_site_and_a_valid_cache(
     built, reference = before_and_after
     for name in ("papers", "site", "cache"):
         shutil.copytree(built / name, tmp_path / name, copy_function=shutil.copy2)
-    config = replace(
-        _config(tmp_path / "papers", tmp_path / "site"), cache_dir=tmp_path / "cache", workers=2
+    config = corpus_config(
+        tmp_path / "papers", tmp_path / "site", cache_dir=tmp_path / "cache", workers=2
     )
     before = site_files(tmp_path / "site")
     _edit_two(tmp_path / "papers")

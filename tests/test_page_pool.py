@@ -17,9 +17,8 @@ import digest.page_memo
 from digest.build import build
 from digest.build_state import BuildState
 from digest.cli import EXIT_FAILED, main
-from digest.config import Config, load_config
 from digest.render import make_environment, render_site
-from tests.conftest import edit_seed, site_files
+from tests.conftest import corpus_config, edit_seed, site_files
 
 
 @pytest.fixture
@@ -27,16 +26,12 @@ def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 0)
 
 
-def _config(corpus: Path, out: Path, workers: int) -> Config:
-    return replace(load_config(None, sources=(corpus,), out=out, quiet=True), workers=workers)
-
-
 def test_workers_render_the_bytes_and_records_of_one_process(
     corpus: Path, tmp_path: Path, in_workers: None
 ) -> None:
     """Both builds write into the same folder (records cover it) with their own caches."""
     alone, pooled = BuildState(), BuildState()
-    config = _config(corpus, tmp_path / "site", workers=1)
+    config = corpus_config(corpus, tmp_path / "site", workers=1)
     build(replace(config, cache_dir=tmp_path / "cache-1"), state=alone)
     (tmp_path / "site").rename(tmp_path / "alone")
     build(replace(config, cache_dir=tmp_path / "cache-2", workers=2), state=pooled)
@@ -51,7 +46,7 @@ def test_workers_keep_unchanged_pages_and_a_rebuild_equals_a_cold_build(
     corpus: Path, tmp_path: Path, in_workers: None
 ) -> None:
     state = BuildState()
-    config = _config(corpus, tmp_path / "site", workers=2)
+    config = corpus_config(corpus, tmp_path / "site", workers=2)
     build(config, state=state)
     edit_seed(corpus)
     build(config, state=state)
@@ -91,7 +86,7 @@ def test_stopping_early_leaves_no_worker_running(
     corpus: Path, tmp_path: Path, in_workers: None
 ) -> None:
     """What an interrupted build or a cancelled serve rebuild does to the render stage."""
-    config = _config(corpus, tmp_path / "site", workers=2)
+    config = corpus_config(corpus, tmp_path / "site", workers=2)
     state = BuildState()
     build(config, state=state)
     digest_shown = state.digest

@@ -19,8 +19,9 @@ from functools import cache, cached_property, partial
 from importlib import metadata
 from typing import Any, NamedTuple
 
-from digest.cache import ContentCache, content_keys, resolve_cache_dir
+from digest.cache import ContentCache, content_key, content_keys, resolve_cache_dir
 from digest.config import Config
+from digest.fingerprint import code_fingerprint
 from digest.model import Paper
 from digest.parallel import cached_map
 from digest.phrase_cleaning import (
@@ -104,11 +105,12 @@ def extract_keyphrases(
     """
     store = cache if cache is not None else ContentCache(resolve_cache_dir(config.cache_dir))
     try:
-        candidates = candidates_for(papers, config, store, progress)
+        keys = candidate_keys(papers, config)
+        candidates = candidates_for(papers, config, store, progress, keys)
+        chosen = ranked_with_memo(candidates, keys, config.keyphrases_per_paper, store)
     finally:
         if cache is None:
             store.close()
-    chosen = rank_corpus(candidates, config.keyphrases_per_paper)
     return tuple(replace(p, keyphrases=k) for p, k in zip(papers, chosen, strict=True))
 
 
@@ -120,16 +122,22 @@ def candidates_for(
     config: Config,
     store: ContentCache | None,
     progress: Callable[[int, int], None] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> list[list[Candidate]]:
     """Each paper's candidates, from the cache where possible, the rest on all cores."""
-    backend = config.keyphrase_backend
-    libraries = _library_versions(backend)
-    settings = {"language": config.language, "yake": YAKE_SETTINGS, "libraries": libraries}
     inputs = [_paper_input(p) for p in papers]
-    keys = content_keys(("keyphrase-candidates", VERSION, settings), ((t, a) for a, t in inputs))
-    work = partial(_candidates_chunk, language=config.language, backend=backend)
+    work = partial(_candidates_chunk, language=config.language, backend=config.keyphrase_backend)
+    keys = keys if keys is not None else candidate_keys(papers, config)
     rows = cached_map(work, inputs, keys, store, config.workers, progress)
     return [[Candidate.from_row(r) for r in paper_rows] for paper_rows in rows]
+
+
+def candidate_keys(papers: Sequence[Paper], config: Config) -> list[str]:
+    """Each paper's cache key: its text and everything that shapes its candidates."""
+    libraries = _library_versions(config.keyphrase_backend)
+    settings = {"language": config.language, "yake": YAKE_SETTINGS, "libraries": libraries}
+    inputs = (_paper_input(p) for p in papers)
+    return content_keys(("keyphrase-candidates", VERSION, settings), ((t, a) for a, t in inputs))
 
 
 def _paper_input(paper: Paper) -> tuple[str, str]:
@@ -312,6 +320,39 @@ def rank_corpus(papers: Sequence[Sequence[Candidate]], per_paper: int) -> list[t
     return [select([(stats.score(c), c) for c in candidates], per_paper) for candidates in papers]
 
 
+def ranked_with_memo(
+    papers: Sequence[Sequence[Candidate]],
+    keys: Sequence[str],
+    per_paper: int,
+    cache: ContentCache | None,
+) -> list[tuple[str, ...]]:
+    """``rank_corpus``, re-ranking only papers whose counts changed since the last build.
+
+    A paper's ranking reads its own candidates (named by ``keys``), the corpus size and the
+    counts of its own words and phrases, nothing else; so after one edited abstract only the
+    papers sharing a word whose count moved are ranked again (ranking 10,000 papers took ~5 s
+    of a one-edit rebuild). The memo holds the current papers only, so edits do not pile up.
+    """
+    stats = CorpusStats.build(papers)
+    memo_key = content_key("keyphrase-ranking", VERSION, per_paper, code_fingerprint())
+    stored = cache.get_pickled("keyphrase-ranking", memo_key) if cache is not None else None
+    known: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = (
+        stored if isinstance(stored, dict) else {}
+    )
+    memo: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+    chosen: list[tuple[str, ...]] = []
+    for key, candidates in zip(keys, papers, strict=True):
+        counts = stats.counts_read_by(candidates)
+        hit = memo.get(key) or known.get(key)
+        if hit is None or hit[0] != counts:
+            hit = (counts, select([(stats.score(c), c) for c in candidates], per_paper))
+        memo[key] = hit
+        chosen.append(hit[1])
+    if cache is not None and memo != known:
+        cache.put_pickled("keyphrase-ranking", memo_key, memo)
+    return chosen
+
+
 @dataclass(frozen=True)
 class CorpusStats:
     """How many papers use each candidate word and phrase."""
@@ -328,6 +369,11 @@ class CorpusStats:
             phrase_df.update({c.key for c in candidates})
             word_df.update({w for c in candidates for w in c.key.split()})
         return cls(len(papers), dict(word_df), dict(phrase_df))
+
+    def counts_read_by(self, candidates: Sequence[Candidate]) -> tuple[int, ...]:
+        """Every count ``score`` reads for these candidates: equal counts, equal scores."""
+        words = [self.word_df.get(w, 0) for c in candidates for w in c.key.split()]
+        return (self.size, *words, *(self.phrase_df.get(c.key, 0) for c in candidates))
 
     @cached_property
     def idf(self) -> dict[str, float]:

@@ -230,6 +230,42 @@ def test_a_phrase_a_few_papers_share_is_promoted() -> None:
     assert rank_corpus([[shared, unique], *filler], per_paper=5)[0][0] == "mixup schedule"
 
 
+def test_the_ranking_memo_reranks_exactly_the_papers_whose_counts_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = Candidate("contrastive loss", "contrastive loss", 0.0, 9.0)
+    unique = Candidate("mixup schedule", "mixup schedule", 0.0, 10.5)
+    words_elsewhere = [Candidate("mixup", "mixup", 0.0, 1.0), Candidate("schedule", "s", 0.0, 1.0)]
+    filler = [[Candidate(f"topic {i}", f"topic {i}", 0.0, 5.0)] for i in range(20)]
+    before = [[shared, unique], [shared], words_elsewhere, *filler]
+    same_words = [
+        Candidate("contrastive", "contrastive", 0.0, 3.0),
+        Candidate("loss", "l", 0.0, 3.0),
+    ]
+    after = [[shared, unique], same_words, *before[2:]]
+    keys = [f"paper {i}" for i in range(len(before))]
+    edited = [keys[0], "paper 1, edited", *keys[2:]]
+    calls: list[int] = []
+    real_select = keyphrases.select
+    monkeypatch.setattr(
+        keyphrases,
+        "select",
+        lambda *a: calls.append(1) or real_select(*a),  # type: ignore[func-returns-value]
+    )
+    cache = ContentCache(tmp_path / "cache")
+
+    first = keyphrases.ranked_with_memo(before, keys, 5, cache)
+    assert first == rank_corpus(before, per_paper=5) and first[0][0] == "contrastive loss"
+    calls.clear()
+    assert keyphrases.ranked_with_memo(before, keys, 5, cache) == first
+    assert calls == []
+    # Paper 0 is unchanged, but the count of its shared phrase fell (its words' counts did
+    # not): it must be ranked again.
+    second = keyphrases.ranked_with_memo(after, edited, 5, cache)
+    assert len(calls) == 2  # paper 0 and the edited paper 1; the filler kept its ranking
+    assert second == rank_corpus(after, per_paper=5) and second[0][0] == "mixup schedule"
+
+
 def test_sharing_factor_by_corpus_share() -> None:
     stats = CorpusStats(10_000, {}, {"a": 1, "b": 2, "c": 3_000})
     assert stats.sharing("b") > stats.sharing("a") > 0.99

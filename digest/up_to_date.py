@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -69,19 +70,25 @@ def input_fingerprint(config: Config) -> str:
 def output_fingerprint(out: Path) -> str:
     """Names, sizes and modification times of every file in the site folder: any edit, removal
     or addition there (by a person or another tool) means the folder must be built again."""
-    hasher = hashlib.sha256()
     try:
-        paths = sorted(p for p in out.rglob("*") if p.is_file())
+        files = sorted(_file_stats(str(out), ""))
     except OSError:
         return ""
-    for path in paths:
-        try:
-            stat = path.stat()
-        except OSError:
-            return ""
-        hasher.update(f"{path.relative_to(out).as_posix()}\0{stat.st_size}\0".encode())
-        hasher.update(f"{stat.st_mtime_ns}\0{stat.st_ino}\n".encode())
+    hasher = hashlib.sha256()
+    for rel, stat in files:
+        hasher.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\n".encode())
     return hasher.hexdigest()
+
+
+def _file_stats(folder: str, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
+    """``os.scandir`` rather than ``Path.rglob``: a warm build of 10,000 papers stats 17,000
+    files twice, and pathlib took 0.8 s of its 2 s for that."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _file_stats(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                yield f"{prefix}{entry.name}", entry.stat()
 
 
 def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRecord | None:

@@ -66,6 +66,23 @@ def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_p
     }
 
 
+def test_a_page_removed_or_edited_in_the_site_folder_is_made_again(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Nothing in the sources changed, so only a look at the site folder can tell."""
+    config = corpus_config(corpus, tmp_path / "site")
+    build(config)
+    site = tmp_path / "site"
+    removed, edited = sorted(p for p in site_files(site) if p.startswith("papers/"))[:2]
+    original = {p: (site / p).read_bytes() for p in (removed, edited)}
+    (site / removed).unlink()
+    (site / edited).write_bytes(original[edited].replace(b"</body>", b"<p>mine</p></body>"))
+    report = build(config)
+    assert not report.up_to_date and report.pages_written == 2
+    assert {p: (site / p).read_bytes() for p in (removed, edited)} == original
+    assert build(config).up_to_date
+
+
 def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
     corpus: Path, tmp_path: Path
 ) -> None:

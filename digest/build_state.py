@@ -22,7 +22,7 @@ from digest.config import Config
 from digest.diagnostics import warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
 from digest.model import Digest, Paper, Record, Theme
-from digest.page_memo import PageMemo
+from digest.page_memo import STORED_VERSION, PageMemo
 from digest.render import template_dirs
 from digest.sources import read_file
 from digest.sources.jsonl import LineMemo
@@ -66,7 +66,7 @@ class BuildState:
         self._theme_map: tuple[str, ThemeMap] | None = None
         self._cache: ContentCache | None = None
         self._fingerprinter = Fingerprinter()
-        self._pages_key = ""
+        self._pages_kind = ""
         self._templates = ""
         self._environment: tuple[tuple[str, Config], Any] | None = None
         self.digest: Digest | None = None  # what the site on disk shows, once built here
@@ -82,9 +82,9 @@ class BuildState:
         base = code_fingerprint() + self._templates + _rendering_config(config)
         had_records = self.pages.out == out and bool(self.pages.records)
         self.pages.begin(out, base, self._fingerprinter)
-        self._pages_key = content_key("page-records", 1, str(out))
+        self._pages_kind = f"page-records {out}"
         if not had_records:
-            self.pages.load_json(cache.get_many([self._pages_key]).get(self._pages_key))
+            self.pages.load(cache.get_pickled(self._pages_kind, str(STORED_VERSION)))
 
     def skip(self) -> None:
         """The build found the site up to date: nothing was read or rendered."""
@@ -97,7 +97,7 @@ class BuildState:
         changed = self.pages.commit()
         self._files = {k: v for k, v in self._files.items() if k in self._seen_files}
         if changed and self._cache is not None:
-            self._cache.put_many({self._pages_key: self.pages.to_json()})
+            self._cache.put_pickled(self._pages_kind, str(STORED_VERSION), self.pages.stored())
 
     def environment(self, config: Config, make: Callable[[Config], Any]) -> Any:
         """The Jinja environment of the last build while templates and config are unchanged,

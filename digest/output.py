@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,10 +111,7 @@ def _keep_foreign_files(out: Path, stage: Path, owned: set[str], new: set[str]) 
     """Files the user put in the output folder move along with the site, never deleted."""
     if not out.is_dir():
         return
-    for path in sorted(out.rglob("*")):
-        if not path.is_file() and not path.is_symlink():
-            continue
-        rel = path.relative_to(out).as_posix()
+    for rel, entry in sorted(folder_entries(out), key=lambda found: found[0]):
         if rel == MARKER or rel in owned:
             continue
         if rel in new:
@@ -124,10 +121,22 @@ def _keep_foreign_files(out: Path, stage: Path, owned: set[str], new: set[str]) 
             )
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_symlink():
-            os.symlink(os.readlink(path), target)
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
         else:
-            os.link(path, target)
+            os.link(entry.path, target)
+
+
+def folder_entries(folder: Path | str, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every file (or symlink) under ``folder`` with its path relative to it, folders entered
+    but not followed through symlinks. ``os.scandir`` rather than ``Path.rglob``: a rebuild of
+    10,000 papers walks 17,000 files three times, and pathlib took ~0.9 s a walk."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from folder_entries(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file() or entry.is_symlink():
+                yield f"{prefix}{entry.name}", entry
 
 
 def _swap(stage: Path, out: Path) -> None:

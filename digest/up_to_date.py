@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from digest.cache import ContentCache, content_key
 from digest.config import Config
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
+from digest.output import folder_entries
 from digest.render import template_dirs
 from digest.resources import builtin_dir
 
@@ -71,24 +71,13 @@ def output_fingerprint(out: Path) -> str:
     """Names, sizes and modification times of every file in the site folder: any edit, removal
     or addition there (by a person or another tool) means the folder must be built again."""
     try:
-        files = sorted(_file_stats(str(out), ""))
+        files = sorted((rel, entry.stat()) for rel, entry in folder_entries(out) if entry.is_file())
     except OSError:
         return ""
     hasher = hashlib.sha256()
     for rel, stat in files:
         hasher.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\n".encode())
     return hasher.hexdigest()
-
-
-def _file_stats(folder: str, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
-    """``os.scandir`` rather than ``Path.rglob``: a warm build of 10,000 papers stats 17,000
-    files twice, and pathlib took 0.8 s of its 2 s for that."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _file_stats(entry.path, f"{prefix}{entry.name}/")
-            elif entry.is_file():
-                yield f"{prefix}{entry.name}", entry.stat()
 
 
 def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRecord | None:

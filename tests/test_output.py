@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,20 @@ def test_files_the_user_added_to_the_site_are_kept(tmp_path: Path) -> None:
     (out / "CNAME").write_text("papers.example.org")
     write_site(out, _pages("2"), [])
     assert (out / "CNAME").read_text() == "papers.example.org"
+
+
+def test_user_folders_and_symlinks_in_the_site_are_kept_as_they_are(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _pages("1"), [])
+    (out / "slides" / "2026").mkdir(parents=True)
+    (out / "slides" / "2026" / "talk.pdf").write_bytes(b"%PDF")
+    (out / "latest.pdf").symlink_to("slides/2026/talk.pdf")
+    (out / "dangling").symlink_to("nowhere")
+    write_site(out, _pages("2"), [])
+    assert (out / "slides" / "2026" / "talk.pdf").read_bytes() == b"%PDF"
+    assert (out / "latest.pdf").is_symlink() and (out / "latest.pdf").read_bytes() == b"%PDF"
+    assert os.readlink(out / "dangling") == "nowhere"
+    assert (out / "index.html").read_text() == "home 2"
 
 
 def test_a_user_file_where_the_new_site_needs_one_stops_the_build(tmp_path: Path) -> None:

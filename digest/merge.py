@@ -14,6 +14,8 @@ from digest.model import Paper, PaperDate, Record
 from digest.titles import derive_title
 
 _PUNCTUATION = re.compile(r"[^\w\s]+")
+# The ASCII characters _PUNCTUATION matches, so both paths give the same text.
+_ASCII_PUNCTUATION = {c: " " for c in range(128) if _PUNCTUATION.match(chr(c))}
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 DERIVED_ID_LENGTH = 12
 
@@ -22,6 +24,8 @@ DERIVED_ID_LENGTH = 12
 def normalise_abstract(text: str) -> str:
     """The identity of an abstract: case, punctuation and whitespace do not make a new paper."""
     folded = unicodedata.normalize("NFKC", text).casefold()
+    if folded.isascii():  # most abstracts: a translate table is 3x faster than the pattern
+        return " ".join(folded.translate(_ASCII_PUNCTUATION).split())
     return " ".join(_PUNCTUATION.sub(" ", folded).split())
 
 

@@ -1,3 +1,5 @@
+import re
+
 from digest.merge import derived_id, merge_records, normalise_abstract, safe_id
 from digest.model import PaperDate, Record, Source
 from digest.sources import load_records
@@ -20,6 +22,14 @@ def test_seeds_merge_to_77_papers_from_88_records() -> None:
 def test_normalising_ignores_case_whitespace_and_punctuation() -> None:
     assert normalise_abstract("Deep  Learning, works!") == normalise_abstract("deep learning works")
     assert normalise_abstract("Graph nets") != normalise_abstract("Graph nets too")
+
+
+def test_ascii_text_normalises_as_the_unicode_rule_says() -> None:
+    """Plain-ASCII abstracts take a faster path; it must agree on every ASCII character."""
+    every_char = "".join(f"a{chr(c)}B" for c in range(128)) + " x_1\x1f\x0bY "
+    by_rule = " ".join(re.sub(r"[^\w\s]+", " ", every_char.casefold()).split())
+    assert normalise_abstract(every_char) == by_rule
+    assert normalise_abstract(every_char + "é") == by_rule + " é"
 
 
 def test_equal_abstracts_become_one_paper_listing_every_source() -> None:

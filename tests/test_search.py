@@ -26,7 +26,7 @@ from digest.search import (
     shard_script,
     split_by_term,
 )
-from digest.search_terms import SEARCH_FIELDS, field_texts, terms_of_chunk
+from digest.search_terms import SEARCH_FIELDS, field_texts, paper_terms, terms_of_chunk
 from digest.sources import load_records
 from tests.conftest import SEEDS
 
@@ -56,6 +56,20 @@ def test_scores_match_lunr_builder(seed_texts: list[tuple[str, ...]], query: str
     assert [r["ref"] for r in found] == [r["ref"] for r in expected]
     for mine, lunrs in zip(found, expected, strict=True):
         assert mine["score"] == pytest.approx(lunrs["score"], rel=2e-3)
+
+
+def test_terms_read_back_from_the_cache_are_the_ones_computed(tmp_path: Path) -> None:
+    papers = merge_records(load_records([SEEDS]))
+    papers = (*papers, replace(papers[0], title="", keyphrases=(), abstract="The of and."))
+    computed = [
+        [(length, [tuple(pair) for pair in counts]) for length, counts in doc]
+        for doc in terms_of_chunk([field_texts(p) for p in papers])
+    ]
+    cache = ContentCache(tmp_path / "cache")
+    assert list(paper_terms(papers, cache, workers=1)) == computed
+    assert computed[-1] == [(0, []), (0, []), (0, [])]
+    with_cache = list(paper_terms(papers, cache, workers=1))
+    assert with_cache == computed
 
 
 def test_shards_partition_terms_and_vector_entries(seed_texts: list[tuple[str, ...]]) -> None:

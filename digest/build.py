@@ -1,38 +1,21 @@
-"""The pipeline, in the order data flows: load → merge → keyphrases → themes → render → write."""
+"""One ``digest build``: skipped when the site is up to date, else the pipeline
+(``digest.pipeline``), and a report of what it did."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from itertools import chain
+from typing import TYPE_CHECKING
 
-from digest.assemble import assemble_digest
-from digest.build_state import BuildState
 from digest.cache import ContentCache, resolve_cache_dir
-from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
-from digest.feeds import build_feeds
-from digest.keyphrases import extract_keyphrases
-from digest.merge import merge_records
-from digest.output import write_site
-from digest.render import Page, make_environment, render_site
-from digest.resources import builtin_dir
-from digest.search import build_search_index
-from digest.sitemap import with_sitemap
-from digest.sources import load_records
-from digest.theme_map import layout_theme_map
-from digest.themes import group_themes
-from digest.up_to_date import (
-    BuildRecord,
-    input_fingerprint,
-    output_fingerprint,
-    remember_build,
-    unchanged_build,
-)
+from digest.up_to_date import BuildRecord, input_fingerprint, unchanged_build
+
+if TYPE_CHECKING:
+    from digest.build_state import BuildState
 
 Progress = Callable[[str, int, int], None]
 
@@ -81,7 +64,6 @@ def build(
     ``pages_done`` is called once every page is made, before the new site replaces the old
     one: up to there, an interrupted build changes nothing (serve cancels stale builds)."""
     started = time.perf_counter()
-    state = state or BuildState()
     counter = WarningCounter()
     logger = logging.getLogger("digest")
     logger.addHandler(counter)
@@ -90,56 +72,16 @@ def build(
         inputs = input_fingerprint(config)
         last = unchanged_build(config, cache, inputs) if stop_if_up_to_date else None
         if last is not None:
-            state.skip()
+            if state is not None:
+                state.skip()
             return _report(last, 0, last.files, counter.count, started, up_to_date=True)
-        state.begin(config, cache)
-        env = state.environment(config, make_environment)
-        records = load_records(config.sources, config.max_abstract_chars, state.read_file)
-        papers = merge_records(records)
-        papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
-        grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
-        papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
-        theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
-        digest = assemble_digest(
-            papers,
-            themes,
-            len(records),
-            config.related_papers,
-            theme_map,
-            _stage(progress, "related"),
-        )
-        pages = chain(
-            render_site(digest, config, env, state.pages, progress=_stage(progress, "render")),
-            build_search_index(
-                digest, cache, config.workers, _stage(progress, "search"), state.pages
-            ),
-            [build_catalog(digest)],
-            build_feeds(digest, config),
-        )
-        pages = _then(with_sitemap(pages, config), pages_done)
-        stats = write_site(config.out, pages, [builtin_dir("static")])
-        state.commit(digest)
-        last = BuildRecord(
-            inputs=inputs,
-            output=output_fingerprint(config.out),
-            records=len(records),
-            papers=len(digest.papers),
-            themes=len(digest.themes),
-            keyphrase_pages=len(digest.keyphrases),
-            files=stats.written + stats.unchanged,
-            warnings=tuple(counter.lines),
-        )
-        remember_build(config, cache, last)
+        from digest.pipeline import run_pipeline  # see digest.pipeline: its imports are heavy
+
+        last, stats = run_pipeline(config, cache, inputs, counter, state, progress, pages_done)
     finally:
         cache.close()
         logger.removeHandler(counter)
     return _report(last, stats.written, stats.unchanged, counter.count, started)
-
-
-def _then(pages: Iterable[Page], done: Callable[[], None] | None) -> Iterator[Page]:
-    yield from pages
-    if done is not None:
-        done()
 
 
 def _report(
@@ -161,9 +103,3 @@ def _report(
         seconds=time.perf_counter() - started,
         up_to_date=up_to_date,
     )
-
-
-def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, total: progress(stage, done, total)

@@ -23,7 +23,7 @@ from digest.diagnostics import warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
 from digest.model import Digest, Paper, Record, Theme
 from digest.page_memo import STORED_VERSION, PageMemo
-from digest.render import template_dirs
+from digest.resources import template_dirs
 from digest.sources import read_file
 from digest.sources.jsonl import LineMemo
 from digest.theme_map import ThemeMap, map_from_json, map_to_json

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from digest.model import Digest, Paper
+from digest.output import Page
 from digest.paths import paper_path
-from digest.render import Page
 
 CATALOG_PATH = "papers.json"
 

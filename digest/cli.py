@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from jinja2 import TemplateError, TemplateSyntaxError
-
 from digest import __version__
 from digest.config import Config, ConfigError, load_config
 from digest.output import OutputError
@@ -169,19 +167,14 @@ def _build_site(config: Config) -> int:
         progress = ProgressBar() if sys.stderr.isatty() else ProgressLog()
     try:
         report = build(config, progress)
-    except TemplateSyntaxError as err:
-        log.error(
-            "%s:%s: template syntax error: %s", err.filename or err.name, err.lineno, err.message
-        )
-        return EXIT_FAILED
-    except TemplateError as err:
-        log.error("template error: %s", err)
-        return EXIT_FAILED
     except OutputError as err:
         log.error("%s", err)
         return EXIT_FAILED
-    except OSError as err:
-        log.error("%s", err)
+    except Exception as err:
+        problem = _template_problem(err) or (str(err) if isinstance(err, OSError) else None)
+        if problem is None:
+            raise
+        log.error("%s", problem)
         return EXIT_FAILED
     finally:
         if isinstance(progress, ProgressBar):
@@ -192,6 +185,20 @@ def _build_site(config: Config) -> int:
         log.error("--strict: %d warning(s) reported; failing the build", report.warnings)
         return EXIT_STRICT
     return EXIT_OK
+
+
+def _template_problem(err: Exception) -> str | None:
+    """The one line for a template error, or ``None`` for any other error. Jinja is looked up,
+    not imported: a build that found its site up to date never loads it (nor can raise its
+    errors)."""
+    jinja2 = sys.modules.get("jinja2")
+    if jinja2 is None:
+        return None
+    if isinstance(err, jinja2.TemplateSyntaxError):
+        return f"{err.filename or err.name}:{err.lineno}: template syntax error: {err.message}"
+    if isinstance(err, jinja2.TemplateError):
+        return f"template error: {err}"
+    return None
 
 
 def _add_publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

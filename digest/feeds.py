@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 from digest import __version__
 from digest.config import Config
 from digest.model import Digest, Paper, Theme
+from digest.output import Page
 from digest.paths import FEED_PATH, absolute_url, paper_path, theme_feed_path, theme_path
-from digest.render import Page
 
 FEED_ENTRIES = 50
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"

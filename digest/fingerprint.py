@@ -15,10 +15,9 @@ import sys
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import cache
+from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any
-
-import jinja2
 
 _PACKAGE = Path(__file__).resolve().parent
 _REPR_TYPES = (int, float, complex, type(None), Decimal, dt.date, dt.time, dt.timedelta)
@@ -117,7 +116,8 @@ def _dataclass_fields(kind: type) -> DataclassFields | None:
 @cache
 def code_fingerprint() -> str:
     """Everything that renders but is not data: digest's own code and Jinja's version."""
-    hasher = hashlib.sha256(f"{sys.version_info[:2]}|jinja2 {jinja2.__version__}".encode())
+    jinja = metadata.version("jinja2")  # not jinja2.__version__: a no-change build never imports it
+    hasher = hashlib.sha256(f"{sys.version_info[:2]}|jinja2 {jinja}".encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
         hasher.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
         hasher.update(path.read_bytes())

@@ -15,9 +15,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.render import Page
-
 MARKER = ".digest-site.json"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One file of the site, as the stages hand it to ``write_site``."""
+
+    path: str
+    content: bytes
+    # The bytes are those of the file at ``path`` in the site being replaced, as checked by the
+    # page records, so writing can link that file without reading it again.
+    unchanged: bool = False
 
 
 class OutputError(Exception):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.fingerprint import Fingerprinter
-from digest.render import Page, RenderJob
+from digest.output import Page
+from digest.render import RenderJob
 from digest.tracked_site import Dep, TrackedSite, dep_value
 
 Render = Callable[[RenderJob], Page]

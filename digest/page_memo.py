@@ -20,10 +20,11 @@ from typing import Any, NamedTuple
 from digest.config import Config
 from digest.fingerprint import Fingerprinter
 from digest.model import Digest
+from digest.output import Page
 from digest.page_maker import PageMaker, PageRecord, Rendered
 from digest.page_pool import POOL_THRESHOLD, render_in_workers
 from digest.parallel import worker_count
-from digest.render import Page, PlannedPage, page_renderer
+from digest.render import PlannedPage, page_renderer
 from digest.tracked_site import Dep, TrackedSite
 
 

@@ -24,6 +24,7 @@ from digest.build_state import BuildState
 from digest.config import Config
 from digest.merge import merge_records
 from digest.model import Digest, Paper
+from digest.output import Page
 from digest.paths import (
     PAPERS_PER_LIST_PAGE,
     all_papers_path,
@@ -31,7 +32,7 @@ from digest.paths import (
     paper_path,
     theme_path,
 )
-from digest.render import Page, make_environment, newest_papers, render_site
+from digest.render import make_environment, newest_papers, render_site
 from digest.sources import load_records
 
 MAX_EDITED = 20

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jinja2 import (
@@ -25,6 +24,7 @@ from digest import __version__
 from digest.assemble import shared_keyphrases
 from digest.config import Config
 from digest.model import Digest, Keyphrase, Paper, Theme
+from digest.output import Page
 from digest.paths import (
     PAPERS_PER_LIST_PAGE,
     absolute_url,
@@ -44,15 +44,6 @@ if TYPE_CHECKING:
     from digest.page_memo import PageMemo
 
 EXCERPT_CHARS = 280
-
-
-@dataclass(frozen=True)
-class Page:
-    path: str
-    content: bytes
-    # The bytes are those of the file at ``path`` in the site being replaced, as checked by the
-    # page records, so writing can link that file without reading it again.
-    unchanged: bool = False
 
 
 def make_environment(config: Config) -> Environment:
@@ -292,10 +283,3 @@ def _inline_css() -> str:
 def _inline_js() -> str:
     """The keyboard shortcuts, inline on the 404 page for the same reason as its CSS."""
     return (builtin_dir("static") / "site.js").read_text(encoding="utf-8")
-
-
-def template_dirs(config: Config) -> list[Path]:
-    dirs = [builtin_dir("templates")]
-    if config.templates is not None:
-        dirs.append(config.templates)
-    return dirs

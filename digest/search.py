@@ -29,10 +29,10 @@ import numpy as np
 
 from digest.cache import ContentCache
 from digest.model import Digest, Paper
+from digest.output import Page
 from digest.page_memo import PageMemo
 from digest.parallel import Ready, ordered_map, worker_count
 from digest.paths import paper_path
-from digest.render import Page
 from digest.search_terms import SEARCH_FIELDS, FieldTerms, paper_terms
 from digest.titles import shorten
 

@@ -36,8 +36,8 @@ from digest.config import DEFAULT_CONFIG_FILE, Config, ConfigError
 from digest.output import OutputError
 from digest.preview_server import EventHub, PreviewServer, PreviewStatus
 from digest.quick_preview import preview_edits
-from digest.render import make_environment, template_dirs
-from digest.resources import builtin_dir
+from digest.render import make_environment
+from digest.resources import builtin_dir, template_dirs
 from digest.watch import Debouncer, IgnoreRules, SiteWatcher, WatchTarget
 
 DEFAULT_DEBOUNCE_SECONDS = 0.1

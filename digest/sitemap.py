@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
 from digest.config import Config
+from digest.output import Page
 from digest.paths import absolute_url
-from digest.render import Page
 
 SITEMAP_PATH = "sitemap.xml"
 ROBOTS_PATH = "robots.txt"

@@ -21,8 +21,7 @@ from digest.cache import ContentCache, content_key
 from digest.config import Config
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
 from digest.output import folder_entries
-from digest.render import template_dirs
-from digest.resources import builtin_dir
+from digest.resources import builtin_dir, template_dirs
 
 log = logging.getLogger("digest")
 

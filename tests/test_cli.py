@@ -115,17 +115,25 @@ def test_refuses_to_replace_a_folder_digest_did_not_create(tmp_path: Path) -> No
     assert [p.name for p in out.iterdir()] == ["todo.txt"]
 
 
-def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("line one\n{% if %}\n", "paper.html:2: template syntax error"),
+        ("{{ paper.nonexistent_field.deeper }}\n", "template error: "),
+        ("{% include 'no-such-part.html' %}\n", "template error: no-such-part.html"),
+    ],
+)
+def test_a_template_error_is_one_line_naming_it(tmp_path: Path, template: str, said: str) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "paper.html").write_text("line one\n{% if %}\n")
+    (templates / "paper.html").write_text(template)
     config = tmp_path / "digest.toml"
     config.write_text('templates = "templates"\n')
     result = _run(
         "build", "--source", str(SEEDS), "--out", str(tmp_path / "s"), "--config", str(config)
     )
     assert result.returncode == EXIT_FAILED
-    assert "paper.html:2" in result.stderr and "Traceback" not in result.stderr
+    assert said in result.stderr and "Traceback" not in result.stderr
 
 
 def test_missing_source_folder_is_a_warning(tmp_path: Path) -> None:

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.output import MARKER, OutputError, write_site
-from digest.render import Page
+from digest.output import MARKER, OutputError, Page, write_site
 
 
 def _pages(version: str) -> list[Page]:

@@ -624,7 +624,8 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
 ) -> None:
     """The session as serve drives it, in this process: the themes stage is made to take
     20 s, a second save arrives inside it, and the build gives way within a second."""
-    import digest.build as build_module
+    import digest.pipeline as pipeline_module
+    from digest.build import build
     from digest.config import load_config
     from digest.preview_server import EventHub
     from digest.serve import PreviewSession
@@ -640,7 +641,7 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
     first, second = corpus / "003_e5ba666f4ce3f3d9.txt", corpus / "000_dbbf9264ffb9b8f8.txt"
     assert first.exists() and second.exists()
 
-    real_grouping, in_themes = build_module.group_themes, threading.Event()
+    real_grouping, in_themes = pipeline_module.group_themes, threading.Event()
 
     def slow_grouping(*args: Any, **kwargs: Any) -> Any:
         in_themes.set()
@@ -653,7 +654,7 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
         _replace_first_word(second, "Badgers")
         session.cancel.request()  # what the watcher does for every change
 
-    monkeypatch.setattr(build_module, "group_themes", slow_grouping)
+    monkeypatch.setattr(pipeline_module, "group_themes", slow_grouping)
     _replace_first_word(first, "Otters")
     threading.Thread(target=save_again, daemon=True).start()
     seen = hub.last_number
@@ -663,7 +664,7 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
     kinds = [(e.kind, json.loads(e.data).get("preview")) for e in hub.wait_after(seen, 0)]
     assert kinds == [("reload", True)]  # the first save's preview; no full-build reload
 
-    monkeypatch.setattr(build_module, "group_themes", real_grouping)
+    monkeypatch.setattr(pipeline_module, "group_themes", real_grouping)
     seen = hub.last_number
     assert session.rebuild(frozenset({second}))
     kinds = [(e.kind, json.loads(e.data).get("preview")) for e in hub.wait_after(seen, 0)]
@@ -671,7 +672,7 @@ def test_a_save_during_a_full_build_stops_it_and_is_previewed_at_once(
     site = _texts(tmp_path / "site")
     assert any("Otters" in t for t in site.values()) and any("Badgers" in t for t in site.values())
     cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
-    build_module.build(cold)
+    build(cold)
     assert site == _texts(tmp_path / "cold")
 
 

@@ -167,11 +167,9 @@ def _build_site(config: Config) -> int:
         progress = ProgressBar() if sys.stderr.isatty() else ProgressLog()
     try:
         report = build(config, progress)
-    except OutputError as err:
-        log.error("%s", err)
-        return EXIT_FAILED
     except Exception as err:
-        problem = _template_problem(err) or (str(err) if isinstance(err, OSError) else None)
+        expected = isinstance(err, (OutputError, OSError))
+        problem = _template_problem(err) or (str(err) if expected else None)
         if problem is None:
             raise
         log.error("%s", problem)

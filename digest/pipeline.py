@@ -11,6 +11,7 @@ from functools import partial
 from itertools import chain
 
 from digest.assemble import assemble_digest
+from digest.build import Progress
 from digest.build_state import BuildState
 from digest.cache import ContentCache
 from digest.catalog import build_catalog
@@ -28,8 +29,6 @@ from digest.sources import load_records
 from digest.theme_map import layout_theme_map
 from digest.themes import group_themes
 from digest.up_to_date import BuildRecord, output_fingerprint, remember_build
-
-Progress = Callable[[str, int, int], None]
 
 
 def run_pipeline(

@@ -75,7 +75,7 @@ def terms_of_chunk(chunk: Sequence[tuple[str, ...]]) -> list[list[FieldTerms]]:
 def stored_terms_of_chunk(chunk: Sequence[tuple[str, ...]]) -> list[str]:
     """The terms as the cache keeps them: one line per field, "length term count term count
     …" (terms never hold whitespace). Every build reads every paper's terms, and this decodes
-    in half the time JSON lists of pairs took (10,000 papers: 1.1 s against 2.3 s)."""
+    in under half the time JSON lists of pairs took (3,000 papers: 0.26 s against 0.51-0.71 s)."""
     return [
         "\n".join(
             " ".join([str(length), *(f"{t} {c}" for t, c in counts)]) for length, counts in doc

@@ -44,6 +44,18 @@ def site_files(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
+def built_as_cold(site: Path, cold: Config) -> dict[str, bytes]:
+    """The files of ``site``, after checking that a cold build (``cold``: another output and
+    cache folder) writes exactly the same ones, byte for byte."""
+    from digest.build import build
+
+    build(cold)
+    built, reference = site_files(site), site_files(cold.out)
+    assert built.keys() == reference.keys()
+    assert [p for p in reference if built[p] != reference[p]] == []
+    return built
+
+
 def edit_seed(corpus: Path) -> None:
     """One abstract's first words changed, as a user would edit it."""
     path = corpus / EDITED_SEED

@@ -15,7 +15,7 @@ from digest.fingerprint import Fingerprinter
 from digest.model import Paper, Source, Theme
 from digest.output import MARKER
 from digest.tracked_site import TrackedSite, dep_value
-from tests.conftest import EDITED_SEED, REPO, corpus_config, edit_seed, site_files
+from tests.conftest import EDITED_SEED, REPO, built_as_cold, corpus_config, edit_seed, site_files
 
 
 def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: Path) -> None:
@@ -28,10 +28,7 @@ def test_a_rebuild_gives_the_same_bytes_as_a_cold_build(corpus: Path, tmp_path: 
     assert state.files_read == 1 and state.files_reused == 4
 
     cold = replace(corpus_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
-    build(cold)
-    incremental, reference = site_files(tmp_path / "site"), site_files(tmp_path / "cold")
-    assert incremental.keys() == reference.keys()
-    assert [p for p in reference if incremental[p] != reference[p]] == []
+    incremental = built_as_cold(tmp_path / "site", cold)
     assert any(b"Otters study conditions" in content for content in incremental.values())
 
 
@@ -295,11 +292,8 @@ def test_with_a_theme_sample_a_rebuild_gives_the_same_bytes_as_a_cold_build(
     for text in (original.replace("We study conditions", "Otters study conditions", 1), original):
         (corpus / EDITED_SEED).write_text(text)
         build(config, state=state)
-        cold = tmp_path / f"cold-{len(text)}"
-        build(replace(corpus_config(corpus, cold), cache_dir=tmp_path / f"cold-cache-{len(text)}"))
-        incremental, reference = site_files(tmp_path / "site"), site_files(cold)
-        assert incremental.keys() == reference.keys()
-        assert [p for p in reference if incremental[p] != reference[p]] == []
+        cold = corpus_config(corpus, tmp_path / f"cold-{len(text)}")
+        built_as_cold(tmp_path / "site", replace(cold, cache_dir=tmp_path / f"cold-{len(text)}-c"))
 
 
 class _Interrupt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from yake import KeywordExtractor
 
@@ -60,3 +62,12 @@ def test_other_languages_and_settings_score_as_python_yake() -> None:
         extractor = KeywordExtractor(lan="en", n=n, top=100_000, dedup_lim=1.0, window_size=window)
         expected = dict(extractor.extract_keywords(text))
         assert yake_scores(text, stopwords, n=n, window_size=window) == expected
+
+
+def test_random_text_scores_as_python_yake_scores_it() -> None:
+    """Odd characters, stray punctuation and stop words in every order, as real input has."""
+    pieces = [*"abcXYZ sS.,;:!?'\"-()[]\n\t0123456789Σσςéß‑—…", "the ", "of ", "Model ", "e.g. "]
+    rng = random.Random(7)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 120)))
+        assert ours(text) == yake_library(text), repr(text)

@@ -78,6 +78,7 @@ def build(
         from digest.pipeline import run_pipeline  # see digest.pipeline: its imports are heavy
 
         last, stats = run_pipeline(config, cache, inputs, counter, state, progress, pages_done)
+        cache.prune()
     finally:
         cache.close()
         logger.removeHandler(counter)

@@ -1,0 +1,84 @@
+"""The cache keeps what builds use and forgets what none has used for a month."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+from digest.build import build
+from digest.cache import UNUSED_DAYS, ContentCache
+from tests.conftest import corpus_config, edit_seed
+
+DAY = 86_400.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_entries_no_build_used_for_a_month_are_dropped_and_used_ones_kept(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = ContentCache(tmp_path, clock)
+    cache.put_many({"read": 1, "forgotten": 2, "rewritten": 3})
+    cache.put_pickled("model", "k1", [1, 2])
+    cache.put_pickled("old model", "k1", [3])
+    clock.now += (UNUSED_DAYS - 1) * DAY
+    assert cache.get_many(["read"]) == {"read": 1}
+    assert cache.get_pickled("model", "k1") == [1, 2]
+    clock.now += 2 * DAY
+    cache.put_many({"rewritten": 4})
+    assert cache.prune() == 2
+    assert cache.get_many(["read", "forgotten", "rewritten"]) == {"read": 1, "rewritten": 4}
+    assert cache.get_pickled("model", "k1") == [1, 2]
+    assert cache.get_pickled("old model", "k1") is None
+    assert cache.prune() == 0
+
+
+def test_a_cache_from_before_use_times_is_kept_and_read(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "cache.sqlite3")
+    conn.execute("CREATE TABLE entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE blobs (kind TEXT PRIMARY KEY, key TEXT NOT NULL, value BLOB NOT NULL)"
+    )
+    conn.execute("INSERT INTO entries VALUES ('a', '[1]')")
+    conn.commit()
+    conn.close()
+    cache = ContentCache(tmp_path, Clock())
+    assert cache.prune() == 0
+    assert cache.get_many(["a"]) == {"a": [1]}
+    cache.put_many({"b": 2})
+    assert cache.get_many(["a", "b"]) == {"a": [1], "b": 2}
+
+
+def test_a_build_drops_stale_entries_and_keeps_every_one_it_needs(
+    corpus: Path, tmp_path: Path
+) -> None:
+    config = replace(corpus_config(corpus, tmp_path / "site"), cache_dir=tmp_path / "cache")
+    build(config)
+    database = tmp_path / "cache" / "cache.sqlite3"
+    with sqlite3.connect(database) as conn:
+        kept = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+        conn.execute("UPDATE entries SET used = 0")
+        conn.execute("UPDATE blobs SET used = 0")
+        conn.execute("INSERT INTO entries VALUES ('stale', '1', 0)")
+        conn.execute("INSERT INTO blobs VALUES ('stale kind', 'k', x'00', 0)")
+    conn.close()
+    edit_seed(corpus)
+    report = build(config)
+    assert report.pages_written > 0 and not report.up_to_date
+    with sqlite3.connect(database) as conn:
+        keys = {row[0] for row in conn.execute("SELECT key FROM entries")}
+        kinds = {row[0] for row in conn.execute("SELECT kind FROM blobs")}
+    conn.close()
+    assert "stale" not in keys and "stale kind" not in kinds
+    assert len(keys) >= kept and "page-records" in " ".join(kinds)
+    rebuilt = build(replace(config, out=tmp_path / "again"))
+    assert rebuilt.pages_written > 0
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == len(keys) + 1
+    conn.close()

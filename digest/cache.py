@@ -17,15 +17,16 @@ import os
 import pickle
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 DEFAULT_CACHE_DIR = Path(".digest-cache")
+DAY = 86_400
 UNUSED_DAYS = 30
-REFRESH_SECONDS = 86_400  # a use is noted at most daily, so most builds only read
+BATCH = 500  # keys per query: SQLite's limit on parameters is 999 in older builds
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entries "
     "(key TEXT PRIMARY KEY, value TEXT NOT NULL, used REAL NOT NULL DEFAULT 0)"
@@ -161,32 +162,31 @@ class ContentCache:
         if conn is None or not wanted:
             return {}
         found: dict[str, Any] = {}
-        stale: list[str] = []
-        noted = self.clock() - REFRESH_SECONDS
+        used: dict[str, float] = {}
         try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _batches(wanted):
                 sql = f"SELECT key, value, used FROM entries WHERE key IN ({marks})"
-                for key, value, used in conn.execute(sql, chunk):
+                for key, value, noted in conn.execute(sql, chunk):
                     found[key] = json.loads(value)
-                    if used < noted:
-                        stale.append(key)
+                    used[key] = noted
         except sqlite3.Error:
             return {}
-        self._note_use(conn, "entries", "key", stale)
+        self._note_use(conn, "entries", "key", used)
         return found
 
-    def _note_use(self, conn: sqlite3.Connection, table: str, column: str, keys: list[str]) -> None:
-        """Best effort: a read-only or busy cache still serves what it holds."""
-        if not keys:
-            return
+    def _note_use(
+        self, conn: sqlite3.Connection, table: str, column: str, used: Mapping[str, float]
+    ) -> None:
+        """Marks the rows read (``used``: when each was last noted) as used now, if that was
+        over a day ago: so most builds only read. Best effort: a read-only or busy cache still
+        serves what it holds."""
         now = self.clock()
+        stale = [key for key, noted in used.items() if noted < now - DAY]
+        if not stale:
+            return
         try:
             with conn:
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
+                for chunk, marks in _batches(stale):
                     sql = f"UPDATE {table} SET used = ? WHERE {column} IN ({marks})"
                     conn.execute(sql, [now, *chunk])
         except sqlite3.Error:
@@ -219,8 +219,7 @@ class ContentCache:
             return None
         if row is None:
             return None
-        if row[1] < self.clock() - REFRESH_SECONDS:
-            self._note_use(conn, "blobs", "kind", [kind])
+        self._note_use(conn, "blobs", "kind", {kind: row[1]})
         return bytes(row[0])
 
     def put_blob(self, kind: str, key: str, value: bytes) -> None:
@@ -241,7 +240,7 @@ class ContentCache:
         conn = self._connect()
         if conn is None:
             return 0
-        before = self.clock() - UNUSED_DAYS * 86_400
+        before = self.clock() - UNUSED_DAYS * DAY
         try:
             with conn:
                 dropped = conn.execute("DELETE FROM entries WHERE used < ?", (before,)).rowcount
@@ -274,3 +273,10 @@ class ContentCache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _batches(keys: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
+    """The keys a batch at a time, each with its ``?`` placeholders for ``IN (…)``."""
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        yield chunk, ",".join("?" * len(chunk))

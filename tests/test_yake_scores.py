@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import cache
 
 import pytest
 from yake import KeywordExtractor
@@ -29,13 +30,18 @@ EDGE_CASES = [
 ]
 
 
+@cache
+def extractor(language: str) -> KeywordExtractor:
+    """One per language: each reads its stop-word file."""
+    return KeywordExtractor(lan=language, n=3, top=100_000, dedup_lim=1.0, window_size=1)
+
+
 def yake_library(text: str, language: str = "en") -> dict[str, float]:
-    extractor = KeywordExtractor(lan=language, n=3, top=100_000, dedup_lim=1.0, window_size=1)
-    return dict(extractor.extract_keywords(text))
+    return dict(extractor(language).extract_keywords(text))
 
 
 def ours(text: str, language: str = "en", **settings: int) -> dict[str, float]:
-    return yake_scores(text, KeywordExtractor(lan=language).stopword_set, **settings)
+    return yake_scores(text, extractor(language).stopword_set, **settings)
 
 
 def test_every_seed_abstract_scores_as_python_yake_scores_it() -> None:

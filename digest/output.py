@@ -1,8 +1,12 @@
-"""Writing the site: into a fresh folder beside the target, then one swap.
+"""Writing the site: changed files into a folder beside the target, then one commit.
 
-A failed or interrupted build leaves the previous site whole. Unchanged files are hard-linked
-from the previous site, so readers' caches and file watchers see only real changes. A marker
-file lists what digest wrote, so it never deletes a file it did not write.
+A failed or interrupted build leaves the previous site whole: nothing in the site folder moves
+until every page is made. Then a rebuild that changed few files moves just those in (the old
+ones set aside until all are in, so an error puts them back, and Ctrl-C waits for the few
+renames); otherwise unchanged files are hard-linked beside the changed ones and the whole folder
+is swapped. Either way unchanged files keep their inode, so readers' caches and file watchers
+see only real changes. A marker file lists what digest wrote, so it never deletes a file it did
+not write.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 MARKER = ".digest-site.json"
+IN_PLACE_SHARE = 4  # a commit moves files in when at most 1 in 4 files changed or went away
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class WriteStats:
     # The same paths as ``files``: membership in a list made 100,000 writes quadratic.
     seen: set[str] = field(default_factory=set, repr=False)
     folders: set[Path] = field(default_factory=set, repr=False)
+    staged: list[str] = field(default_factory=list, repr=False)  # written into the stage
 
 
 def check_output_folder(out: Path) -> set[str]:
@@ -61,7 +71,8 @@ def check_output_folder(out: Path) -> set[str]:
 
 
 def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) -> WriteStats:
-    """Write every page and static file into a temporary folder, then swap it into place."""
+    """Write every new or changed page and static file into a folder beside ``out``, then
+    commit them: moved in when few changed, else swapped in as a whole new folder."""
     owned = check_output_folder(out)
     stage = out.with_name(f".{out.name}.new-{os.getpid()}")
     _remove_tree(stage)
@@ -75,10 +86,17 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
                 if source.is_file() and not source.name.startswith("."):
                     rel = "static/" + source.relative_to(static_dir).as_posix()
                     _write(stage, out, rel, source.read_bytes(), stats)
-        _keep_foreign_files(out, stage, owned, set(stats.files))
         marker = {"generator": "digest", "files": sorted(stats.files)}
         (stage / MARKER).write_text(json.dumps(marker, indent=0) + "\n", encoding="utf-8")
-        _swap(stage, out)
+        gone = sorted(owned - stats.seen)
+        if owned and (len(stats.staged) + len(gone)) * IN_PLACE_SHARE <= len(stats.files):
+            _check_new_paths(out, owned, stats.files)
+            _move_in(stage, out, [*stats.staged, MARKER], gone)
+            _remove_tree(stage)
+        else:
+            _link_unchanged(stage, out, stats)
+            _keep_foreign_files(out, stage, owned, stats.seen)
+            _swap(stage, out)
     except BaseException:
         _remove_tree(stage)
         raise
@@ -91,20 +109,121 @@ def _write(
     if rel in stats.seen:
         return
     stats.seen.add(rel)
+    stats.files.append(rel)
+    if unchanged or _same_bytes(out / rel, content):
+        stats.unchanged += 1
+        return
     target = stage / rel
     if target.parent not in stats.folders:
         target.parent.mkdir(parents=True, exist_ok=True)
         stats.folders.add(target.parent)
-    previous = out / rel
-    if unchanged or _same_bytes(previous, content):
-        with contextlib.suppress(OSError):
-            os.link(previous, target)
-            stats.unchanged += 1
-            stats.files.append(rel)
-            return
     target.write_bytes(content)
     stats.written += 1
-    stats.files.append(rel)
+    stats.staged.append(rel)
+
+
+def _link_unchanged(stage: Path, out: Path, stats: WriteStats) -> None:
+    """Complete the stage into a whole site: the unchanged files, linked from the old one
+    (copied where the file system has no hard links)."""
+    staged = set(stats.staged)
+    for rel in stats.files:
+        if rel in staged:
+            continue
+        target = stage / rel
+        if target.parent not in stats.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            stats.folders.add(target.parent)
+        try:
+            os.link(out / rel, target)
+        except OSError:
+            shutil.copyfile(out / rel, target)
+
+
+def _check_new_paths(out: Path, owned: set[str], files: Iterable[str]) -> None:
+    """A file of the new site where the user has one (even with the same bytes) stops the
+    build: it would become digest's to replace or delete."""
+    for rel in files:
+        if rel not in owned and os.path.lexists(out / rel):
+            raise OutputError(
+                f"{out / rel}: was not written by digest and the new site has a file there; "
+                "move it away and build again"
+            )
+
+
+def _move_in(stage: Path, out: Path, staged: list[str], gone: list[str]) -> None:
+    """Each staged file renamed over its old one, the old ones moved aside first and removed
+    files with them, so an error puts every old file back. Ctrl-C (and SIGTERM) wait until the
+    renames are done: they take milliseconds, and half a commit is not the previous site."""
+    aside = out.with_name(f".{out.name}.old-{os.getpid()}")
+    _remove_tree(aside)
+    moved: list[tuple[Path, Path]] = []  # (from, to), in the order done
+    with _signals_held():
+        try:
+            for rel in [*staged, *gone]:
+                target = out / rel
+                if os.path.lexists(target):
+                    _rename(target, aside / rel, moved)
+            for rel in staged:
+                _rename(stage / rel, out / rel, moved)
+        except BaseException:
+            for done_from, done_to in reversed(moved):
+                with contextlib.suppress(OSError):
+                    os.replace(done_to, done_from)
+            raise
+    _remove_tree(aside)
+    for rel in gone:
+        _remove_empty_parents(out, out / rel)
+
+
+def _rename(source: Path, target: Path, moved: list[tuple[Path, Path]]) -> None:
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    moved.append((source, target))
+
+
+def _remove_empty_parents(out: Path, path: Path) -> None:
+    folder = path.parent
+    while folder != out and out in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+class _signals_held:
+    """SIGINT and SIGTERM noted, not acted on, during a block, then handled as they would have
+    been. A handler rather than a signal mask: a mask holds for one thread, and the signal
+    may reach another (a pool's), Python then running the handler in the main thread anyway.
+    Only the main thread can set handlers; elsewhere this does nothing."""
+
+    HELD = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> None:
+        self.caught: list[int] = []
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in self.HELD:
+            handler = signal.getsignal(number)
+            if handler is not None:  # None: set outside Python, which could not restore it
+                self.previous[number] = signal.signal(number, self._note)
+
+    def _note(self, number: int, frame: FrameType | None) -> None:
+        self.caught.append(number)
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        for number in self.caught:
+            handler = self.previous[number]
+            if callable(handler):
+                handler(number, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)
 
 
 def _same_bytes(path: Path, content: bytes) -> bool:

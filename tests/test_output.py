@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,89 @@ def test_static_files_are_copied_under_static(tmp_path: Path) -> None:
     (static / "css/site.css").write_text("body{}")
     write_site(tmp_path / "site", _pages("1"), [static])
     assert (tmp_path / "site/static/css/site.css").read_text() == "body{}"
+
+
+def _site(version: str, removed: str = "") -> list[Page]:
+    """Eight pages, one of which says ``version``: a rebuild that changes one page."""
+    pages = [Page(f"papers/p{n}.html", f"paper {n}".encode()) for n in range(6)]
+    pages += [Page("themes/t.html", b"theme"), Page("index.html", f"home {version}".encode())]
+    return [p for p in pages if p.path != removed]
+
+
+def _inodes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_rebuild_changing_few_files_moves_just_those_in(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _site("1"), [])
+    (out / "CNAME").write_text("papers.example.org")
+    before = _inodes(out)
+    stats = write_site(out, _site("2"), [])
+    after = _inodes(out)
+    assert (stats.written, stats.unchanged) == (1, 7)
+    assert (out / "index.html").read_text() == "home 2"
+    assert {rel for rel in after if after[rel] != before.get(rel)} == {"index.html", MARKER}
+    assert (out / "CNAME").read_text() == "papers.example.org"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_page_gone_from_the_site_is_removed_with_its_empty_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _site("1"), [])
+    write_site(out, _site("1", removed="themes/t.html"), [])
+    assert not (out / "themes").exists()
+    assert "themes/t.html" not in json.loads((out / MARKER).read_text())["files"]
+    assert (out / "papers/p0.html").read_text() == "paper 0"
+
+
+def test_a_user_file_with_the_bytes_of_a_new_page_is_not_taken_over(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, _site("1"), [])
+    (out / "about.html").write_text("mine")
+    with pytest.raises(OutputError, match="was not written by digest"):
+        write_site(out, [*_site("2"), Page("about.html", b"mine")], [])
+    assert (out / "index.html").read_text() == "home 1"
+    assert "about.html" not in json.loads((out / MARKER).read_text())["files"]
+
+
+def test_an_error_while_moving_files_in_puts_the_old_ones_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    write_site(out, _site("1"), [])
+    real_replace = os.replace
+    calls = []
+
+    def failing(source: object, target: object) -> None:
+        calls.append(target)
+        if len(calls) == 4:  # the old index and marker are aside, the new index is in
+            raise OSError("disk gone")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        write_site(out, _site("2"), [])
+    monkeypatch.undo()
+    assert (out / "index.html").read_text() == "home 1"
+    assert json.loads((out / MARKER).read_text())["files"] == sorted(p.path for p in _site("1"))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site.new")) == []
+
+
+def test_ctrl_c_during_the_commit_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    write_site(out, _site("1"), [])
+    real_replace = os.replace
+
+    def interrupted(source: object, target: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_site(out, _site("2"), [])
+    monkeypatch.undo()
+    assert (out / "index.html").read_text() == "home 2"
+    assert "index.html" in json.loads((out / MARKER).read_text())["files"]

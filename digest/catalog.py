@@ -13,10 +13,14 @@ CATALOG_PATH = "papers.json"
 
 
 def build_catalog(digest: Digest) -> Page:
+    """One paper per line: a diff of two builds shows the papers that changed, and the
+    encoding stays in C (``indent`` sends ``json`` to its pure-Python encoder, 2.5 s at
+    10,000 papers against 0.2 s)."""
     names = {t.slug: t.name for t in digest.themes}
-    entries = [_entry(p, names) for p in sorted(digest.papers, key=lambda p: p.id)]
-    text = json.dumps({"papers": entries}, ensure_ascii=False, indent=1, sort_keys=False)
-    return Page(CATALOG_PATH, (text + "\n").encode("utf-8"))
+    ordered = sorted(digest.papers, key=lambda p: p.id)
+    lines = ",\n".join(json.dumps(_entry(p, names), ensure_ascii=False) for p in ordered)
+    text = '{"papers": [\n' + lines + "\n]}\n" if lines else '{"papers": []}\n'
+    return Page(CATALOG_PATH, text.encode("utf-8"))
 
 
 def _entry(paper: Paper, theme_names: dict[str, str]) -> dict[str, Any]:

@@ -100,6 +100,13 @@ def test_papers_json_lists_every_paper_with_its_fields(seeds_site: Path) -> None
     assert len({p["id"] for p in catalog}) == 77
 
 
+def test_papers_json_has_one_paper_per_line(seeds_site: Path) -> None:
+    lines = (seeds_site / "papers.json").read_text(encoding="utf-8").splitlines()
+    assert (lines[0], lines[-1]) == ('{"papers": [', "]}")
+    ids = [json.loads(line.removesuffix(","))["id"] for line in lines[1:-1]]
+    assert ids == sorted(ids) and len(ids) == 77
+
+
 def test_year_less_dates_stay_partial(seeds_site: Path) -> None:
     catalog = json.loads((seeds_site / "papers.json").read_text())["papers"]
     partial = [p for p in catalog if p["date"] and p["date"].startswith("--")]

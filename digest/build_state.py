@@ -71,8 +71,9 @@ class BuildState:
         self._environment: tuple[tuple[str, Config], Any] | None = None
         self.digest: Digest | None = None  # what the site on disk shows, once built here
 
-    def begin(self, config: Config, cache: ContentCache) -> None:
-        """Start one build: fresh per-build digests, page records for this output folder."""
+    def begin(self, config: Config, cache: ContentCache, output_intact: bool = False) -> None:
+        """Start one build: fresh per-build digests, page records for this output folder
+        (whose files need not be read back when ``output_intact``)."""
         self._cache = cache
         self._fingerprinter = Fingerprinter()
         self._seen_files = set()
@@ -81,7 +82,7 @@ class BuildState:
         self._templates = folder_fingerprint(template_dirs(config))
         base = code_fingerprint() + self._templates + _rendering_config(config)
         had_records = self.pages.out == out and bool(self.pages.records)
-        self.pages.begin(out, base, self._fingerprinter)
+        self.pages.begin(out, base, self._fingerprinter, output_intact)
         self._pages_kind = f"page-records {out}"
         if not had_records:
             self.pages.load(cache.get_pickled(self._pages_kind, str(STORED_VERSION)))

@@ -40,14 +40,17 @@ class PageMemo:
     kept: int = 0
     maker: PageMaker = field(default_factory=lambda: PageMaker(None, b""))
 
-    def begin(self, out: Path, base: str, fingerprinter: Fingerprinter) -> None:
-        """Start a build into ``out``; ``base`` digests code and templates."""
+    def begin(
+        self, out: Path, base: str, fingerprinter: Fingerprinter, trusted: bool = False
+    ) -> None:
+        """Start a build into ``out``; ``base`` digests code and templates; ``trusted``: the
+        folder is as the last build left it, so kept pages need not be read back."""
         if self.out != out:
             self.records = {}
         self.out = out
         self.pending = {}
         self.rendered = self.kept = 0
-        self.maker = PageMaker(out, base.encode(), fingerprinter)
+        self.maker = PageMaker(out, base.encode(), fingerprinter, trusted)
 
     def commit(self) -> bool:
         """The build's files are in place: its records become the ones to compare with.
@@ -98,7 +101,8 @@ class PageMemo:
         return None
 
     def keep(self, path: str, record: PageRecord) -> Page | None:
-        """The last build's file at ``path``, if it still holds the bytes of ``record``."""
+        """The last build's file at ``path``, if it still holds the bytes of ``record`` (read
+        even when trusted: the caller measures it)."""
         kept = self.maker.keep(path, record)
         if kept is not None:
             self.pending[path] = record

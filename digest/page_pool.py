@@ -51,7 +51,7 @@ def render_in_workers(
             yield [(planned.path, previous) for planned, previous in batch]
 
     workers = worker_count(config.workers)
-    initargs = (digest, config, maker.out, maker.base)
+    initargs = (digest, config, maker.out, maker.base, maker.trusted)
     for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
         for (planned, previous), page in zip(sent.popleft(), made, strict=True):
             yield page if page is not None else here(planned, previous)
@@ -81,14 +81,16 @@ class _Worker(NamedTuple):
 _worker: _Worker | None = None
 
 
-def _start_worker(digest: Digest, config: Config, out: Path | None, base: bytes) -> None:
+def _start_worker(
+    digest: Digest, config: Config, out: Path | None, base: bytes, trusted: bool
+) -> None:
     """A worker's one piece of state, set once when the pool starts it: the same plan of
     pages as the build process's, so a page travels as its path."""
     global _worker
     site = TrackedSite(site_context(digest, config))
     render = page_renderer(make_environment(config), site)
     plan = {planned.path: planned for planned in page_plan(digest, config, site)}
-    _worker = _Worker(PageMaker(out, base, Fingerprinter()), site, render, plan)
+    _worker = _Worker(PageMaker(out, base, Fingerprinter(), trusted), site, render, plan)
 
 
 def _make_chunk(chunk: list[tuple[str, PageRecord | None]]) -> list[Rendered | None]:

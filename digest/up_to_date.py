@@ -92,6 +92,14 @@ def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRe
     return record
 
 
+def output_intact(config: Config, cache: ContentCache) -> bool:
+    """Whether every file of the site folder is as the last successful build into it left
+    it (names, sizes, times, inodes), so a rebuild may take the files it keeps on trust."""
+    key = _record_key(config)
+    record = _record_from_json(cache.get_many([key]).get(key))
+    return record is not None and record.output == output_fingerprint(config.out)
+
+
 def remember_build(config: Config, cache: ContentCache, record: BuildRecord) -> None:
     cache.put_many({_record_key(config): asdict(record)})
 

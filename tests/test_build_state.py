@@ -44,6 +44,34 @@ def test_an_edited_abstract_renders_only_the_pages_that_show_it(
     assert state.pages.kept > 10 * state.pages.rendered > 0
 
 
+def test_a_rebuild_into_an_untouched_site_reads_no_page_it_keeps(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder is as the last build left it, so kept pages are taken on trust; only the
+    pages rendered again (compared before writing) and the search shards are read."""
+    config = corpus_config(corpus, tmp_path / "site")
+    build(config)
+    edit_seed(corpus)
+    site = (tmp_path / "site").resolve()
+    read: list[Path] = []
+    real_read_bytes = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        if site in path.resolve().parents:
+            read.append(path)
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    again = BuildState()
+    build(config, state=again)
+    monkeypatch.undo()
+    shards = len(list((site / "search").iterdir()))
+    assert again.pages.kept > 100 and again.pages.rendered > 0
+    assert len(read) <= again.pages.rendered + shards
+    cold = replace(corpus_config(corpus, tmp_path / "cold"), cache_dir=tmp_path / "cold-cache")
+    built_as_cold(site, cold)
+
+
 def test_a_second_build_with_nothing_changed_touches_nothing(corpus: Path, tmp_path: Path) -> None:
     config = corpus_config(corpus, tmp_path / "site")
     first = build(config)

@@ -1,6 +1,7 @@
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -141,24 +142,40 @@ def test_a_user_file_with_the_bytes_of_a_new_page_is_not_taken_over(tmp_path: Pa
     assert "about.html" not in json.loads((out / MARKER).read_text())["files"]
 
 
-def test_an_error_while_moving_files_in_puts_the_old_ones_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _second_build_with(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    before_rename: Callable[[int], None],
+    raises: type[BaseException],
+) -> Path:
+    """Build ``_site("1")``, then ``_site("2")`` with ``before_rename(n)`` called before the
+    commit's n-th rename; returns the site folder once that build raised ``raises``."""
     out = tmp_path / "site"
     write_site(out, _site("1"), [])
     real_replace = os.replace
-    calls = []
+    calls = 0
 
-    def failing(source: object, target: object) -> None:
-        calls.append(target)
-        if len(calls) == 4:  # the old index and marker are aside, the new index is in
-            raise OSError("disk gone")
+    def replace(source: object, target: object) -> None:
+        nonlocal calls
+        calls += 1
+        before_rename(calls)
         real_replace(source, target)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(os, "replace", failing)
-    with pytest.raises(OSError, match="disk gone"):
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(raises):
         write_site(out, _site("2"), [])
     monkeypatch.undo()
+    return out
+
+
+def test_an_error_while_moving_files_in_puts_the_old_ones_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail_fourth(n: int) -> None:
+        if n == 4:  # the old index and marker are aside, the new index is in
+            raise OSError("disk gone")
+
+    out = _second_build_with(tmp_path, monkeypatch, fail_fourth, OSError)
     assert (out / "index.html").read_text() == "home 1"
     assert json.loads((out / MARKER).read_text())["files"] == sorted(p.path for p in _site("1"))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site.new")) == []
@@ -167,17 +184,9 @@ def test_an_error_while_moving_files_in_puts_the_old_ones_back(
 def test_ctrl_c_during_the_commit_waits_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "site"
-    write_site(out, _site("1"), [])
-    real_replace = os.replace
-
-    def interrupted(source: object, target: object) -> None:
+    def ctrl_c(n: int) -> None:
         os.kill(os.getpid(), signal.SIGINT)
-        real_replace(source, target)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_site(out, _site("2"), [])
-    monkeypatch.undo()
+    out = _second_build_with(tmp_path, monkeypatch, ctrl_c, KeyboardInterrupt)
     assert (out / "index.html").read_text() == "home 2"
     assert "index.html" in json.loads((out / MARKER).read_text())["files"]

@@ -32,7 +32,6 @@ disc), and CSS shows one; the theme list below the map is the legend, naming eve
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
+from digest.lsa import Projection, words_of
 from digest.model import Paper, Theme
 from digest.paths import paper_path
 from digest.themes import theme_sample
@@ -64,7 +64,6 @@ PALETTE_SIZE = 12
 MAX_SPACING = 60  # viewBox units between neighbouring dots: one paper is a dot, not a planet
 MAX_DOT = 8
 TITLE_CHARS = 120
-_WORD = re.compile(r"(?u)\b\w\w+\b")
 # Label text sizes in viewBox units, as set in style.css: 15 units is ~17 px on a wide screen,
 # 34 units is ~11.7 px on a 375 px phone. Boxes are estimated from these (bold, up to 0.7 em
 # per character in DejaVu Sans Bold, the widest common fallback; 1.2 em lines), so placement
@@ -200,26 +199,18 @@ def _groups(
 
 @dataclass(frozen=True)
 class MapModel:
-    """The vectorizer and SVD fitted on the theme sample (see ``digest.themes``): fitting on
-    every paper would move every dot after any edit and cost seconds on every rebuild."""
+    """The projection fitted on the theme sample (see ``digest.themes``): fitting on every
+    paper would move every dot after any edit and cost seconds on every rebuild. Projecting
+    needs numpy alone (see ``digest.lsa``)."""
 
-    words: Any  # fitted TfidfVectorizer, or None when the sample has no usable words
-    basis: Any  # fitted TruncatedSVD, or None when too few dimensions remain
+    projection: Projection | None  # None when the sample has no usable words
     dims: int
     key: str
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        from sklearn.preprocessing import normalize
-
-        if self.words is None:
+        if self.projection is None:
             return np.zeros((len(texts), self.dims), dtype=np.float64)
-        matrix = self.words.transform(texts)
-        if self.basis is None:
-            dense = matrix.toarray().astype(np.float64)
-            return normalize(dense) if dense.size else dense
-        with threadpool_limits(limits=1):
-            reduced = self.basis.transform(matrix)
-        return normalize(reduced.astype(np.float64))
+        return self.projection.vectors(texts)
 
 
 def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -> np.ndarray:
@@ -265,23 +256,20 @@ def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:
     try:
         matrix = words.fit_transform(texts)
     except ValueError:  # empty vocabulary: every word a stop word
-        return MapModel(None, None, 2, key)
-    if hasattr(words, "stop_words_"):
-        del words.stop_words_  # every word min_df/max_df dropped: only for introspection
+        return MapModel(None, 2, key)
     dims = min(SVD_DIMS, matrix.shape[0] - 1, matrix.shape[1] - 1)
     if dims < 2:
-        return MapModel(words, None, matrix.shape[1], key)
+        return MapModel(Projection.fitted(words, None, _stop_words()), matrix.shape[1], key)
     with threadpool_limits(limits=1):
         basis = TruncatedSVD(n_components=dims, n_iter=SVD_ROUNDS, random_state=SEED)
         basis.fit(matrix)
-    return MapModel(words, basis, dims, key)
+    return MapModel(Projection.fitted(words, basis, _stop_words()), dims, key)
 
 
 def _words(text: str) -> list[str]:
     """scikit-learn's default words and English stop words, a quarter faster than its own
     analyzer (tokenising is most of the layout's time at 10,000 papers)."""
-    stop_words = _stop_words()
-    return [w for w in _WORD.findall(text.lower()) if w not in stop_words]
+    return words_of(text, _stop_words())
 
 
 @cache

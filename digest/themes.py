@@ -17,12 +17,13 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
+from digest.lsa import Projection, unit_rows
 from digest.model import Paper, Theme
 from digest.paths import slugify
 from digest.theme_names import (
@@ -182,28 +183,23 @@ def sampled_ids(ids: Iterable[str]) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class ThemeModel:
-    """What grouping learnt from the sample, enough to place any other paper."""
+    """What grouping learnt from the sample, enough to place any other paper (with numpy
+    alone: see ``digest.lsa``)."""
 
-    words: Any  # the fitted TfidfVectorizer, or None when the sample has no usable words
-    basis: Any  # the fitted TruncatedSVD, or None when too few dimensions remain
+    projection: Projection | None  # None when the sample has no usable words
     sample_vectors: np.ndarray  # unit LSA vectors of the sample, before smoothing
     centres: np.ndarray  # per theme label, the mean of its smoothed sample vectors
 
     def vectors(self, papers: Sequence[Paper]) -> np.ndarray:
-        from sklearn.preprocessing import normalize
-
-        if self.words is None:
+        if self.projection is None:
             return np.zeros((len(papers), self.sample_vectors.shape[1]), dtype=np.float32)
-        matrix = self.words.transform([_text(p) for p in papers])
-        if self.basis is None:
-            return normalize(matrix.toarray())
-        return normalize(self.basis.transform(matrix))
+        return self.projection.vectors([_text(p) for p in papers])
 
     def assign(self, papers: Sequence[Paper]) -> np.ndarray:
         """The nearest centre's label for each paper, its vector smoothed with its nearest
         sample papers' as the sample's own were."""
         vectors = self.vectors(papers)
-        if self.basis is not None:
+        if self.projection is not None and self.projection.basis is not None:
             vectors = _smooth(vectors, self.sample_vectors)
         distances = (self.centres**2).sum(axis=1) - 2 * vectors @ self.centres.T
         return distances.argmin(axis=1)
@@ -211,8 +207,9 @@ class ThemeModel:
 
 def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeModel]:
     """Labels for ``papers`` (ordered by id) and the model that places other papers."""
-    raw, words, basis = _lsa(papers)
-    vectors = raw if basis is None else _smooth(raw, raw, exclude_self=True)
+    raw, projection = _lsa(papers)
+    lsa = projection is not None and projection.basis is not None
+    vectors = _smooth(raw, raw, exclude_self=True) if lsa else raw
     if k <= 1:
         labels = np.zeros(len(papers), dtype=int)
     else:
@@ -221,18 +218,17 @@ def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeM
             labels = _split_oversized(vectors, labels)
         labels = _renumber(labels)
     centres = np.stack([vectors[labels == label].mean(axis=0) for label in range(labels.max() + 1)])
-    return labels, ThemeModel(words, basis, raw, centres)
+    return labels, ThemeModel(projection, raw, centres)
 
 
-def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Any, Any]:
+def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
     """Unit-length LSA vectors of title, abstract and keyphrases (a paper's keyphrases weigh
-    its central words twice), with the fitted vectorizer and basis that place other papers.
+    its central words twice), with the fitted projection that places other papers.
     Callers blend each with its nearest neighbours' (``_smooth``) so that clusters follow the
     corpus' dense regions rather than single shared words."""
     n = len(papers)
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
 
     words = TfidfVectorizer(
         stop_words="english",
@@ -242,15 +238,14 @@ def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Any, Any]:
         dtype=np.float32,
     )
     matrix = _fit(words, [_text(p) for p in papers])
-    if hasattr(words, "stop_words_"):
-        del words.stop_words_  # every word min_df/max_df dropped: only for introspection
     if matrix is None:
-        return np.zeros((n, 1), dtype=np.float32), None, None
+        return np.zeros((n, 1), dtype=np.float32), None
     dims = min(100, matrix.shape[1] - 1, n - 1)
     if dims < 2:
-        return normalize(matrix.toarray()), words, None
+        return unit_rows(matrix.toarray()), Projection.fitted(words, None, words.get_stop_words())
     basis = TruncatedSVD(n_components=dims, random_state=SEED)
-    return normalize(basis.fit_transform(matrix)), words, basis
+    raw = unit_rows(basis.fit_transform(matrix))
+    return raw, Projection.fitted(words, basis, words.get_stop_words())
 
 
 def _text(paper: Paper) -> str:
@@ -261,8 +256,6 @@ def _text(paper: Paper) -> str:
 def _smooth(vectors: np.ndarray, among: np.ndarray, exclude_self: bool = False) -> np.ndarray:
     """Each vector blended with the mean of its nearest ``among`` (itself left out when
     ``vectors`` are ``among``)."""
-    from sklearn.preprocessing import normalize
-
     neighbours = min(NEIGHBOURS, len(among) - 2)
     if neighbours < 2:
         return vectors
@@ -275,7 +268,7 @@ def _smooth(vectors: np.ndarray, among: np.ndarray, exclude_self: bool = False) 
         nearest[start : start + len(block)] = np.argpartition(-block, neighbours, axis=1)[
             :, :neighbours
         ]
-    return normalize(vectors + among[nearest].mean(axis=1))
+    return unit_rows(vectors + among[nearest].mean(axis=1))
 
 
 def _fit(vectorizer: TfidfVectorizer, docs: Sequence[object]):

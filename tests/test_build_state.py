@@ -276,6 +276,52 @@ def test_a_warm_build_loads_neither_scikit_learn_nor_yake(corpus: Path, tmp_path
     assert runs == ["0 ['sklearn', 'yake']", "0 []"]
 
 
+def test_an_edit_outside_the_theme_sample_is_placed_without_scikit_learn(
+    seeds_site: Path, tmp_path: Path
+) -> None:
+    """The sample's model and the map's are plain arrays once fitted (``digest.lsa``), so a
+    rebuild that only places an edited paper never imports scikit-learn (1.4 s)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from digest.themes import theme_sample
+
+    papers = json.loads((seeds_site / "papers.json").read_text(encoding="utf-8"))["papers"]
+    corpus = tmp_path / "papers.jsonl"
+    lines = [
+        {"id": f"p{n:03d}", "title": p["title"], "abstract": p["abstract"]}
+        for n, p in enumerate(papers)
+    ]
+    corpus.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from digest import themes\n"
+        "themes.THEME_SAMPLE = 40\n"
+        "from digest.cli import main\n"
+        f"code = main(['build', '--source', {str(corpus)!r}, '--out', {str(tmp_path / 'site')!r},"
+        " '--quiet'])\n"
+        "print(code, 'sklearn' in sys.modules)\n"
+    )
+    env = {**os.environ, "DIGEST_CACHE_DIR": str(tmp_path / "cache")}
+
+    def build_in_a_new_process() -> str:
+        run = [sys.executable, "-c", script]
+        return subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+
+    assert build_in_a_new_process().split() == ["0", "True"]  # the models are fitted
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("digest.themes.THEME_SAMPLE", 40)
+        sampled = set(theme_sample([line["id"] for line in lines]).tolist())
+    outside = next(n for n in range(len(lines)) if n not in sampled)
+    lines[outside]["abstract"] = "Otters revisit this. " + lines[outside]["abstract"]
+    corpus.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert build_in_a_new_process().split() == ["0", "False"]
+    page = (tmp_path / "site" / "papers" / f"p{outside:03d}.html").read_text(encoding="utf-8")
+    assert "Otters revisit this." in page
+
+
 def test_a_changed_json_lines_file_reparses_only_its_changed_lines(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,0 +1,85 @@
+"""The plain-array projection gives what scikit-learn's fitted vectorizer and SVD give."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import numpy as np
+import pytest
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from digest.lsa import Projection, unit_rows, words_of
+
+TOPICS = [
+    "galaxy cluster redshift survey dark matter halo lensing",
+    "graph neural network message passing node embedding",
+    "protein folding structure prediction residue contact",
+    "reinforcement learning policy gradient reward agent",
+]
+
+
+def _texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        words = rng.choice(TOPICS).split()
+        picked = [rng.choice(words) for _ in range(12)] + ["the", "of", "We", "a", "UPPER"]
+        rng.shuffle(picked)
+        texts.append(" ".join(picked) + ", with 3D-data and naïve café results.")
+    return texts
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[TfidfVectorizer, TruncatedSVD]:
+    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.5)
+    matrix = words.fit_transform(_texts(200, seed=1))
+    return words, TruncatedSVD(n_components=8, random_state=0).fit(matrix)
+
+
+def test_projected_vectors_match_scikit_learn(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -> None:
+    words, basis = fitted
+    texts = [*_texts(50, seed=2), "", "nothing known here", "the of and"]
+    expected = normalize(basis.transform(words.transform(texts)))
+    projection = Projection.fitted(words, basis, words.get_stop_words())
+    got = projection.vectors(texts)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-9
+    assert not got[-3:].any()  # no known word: a zero vector, not NaN
+
+
+def test_without_a_basis_the_rows_are_scikit_learns_tf_idf(
+    fitted: tuple[TfidfVectorizer, TruncatedSVD],
+) -> None:
+    words, _ = fitted
+    texts = _texts(20, seed=3)
+    projection = Projection.fitted(words, None, words.get_stop_words())
+    assert np.abs(projection.vectors(texts) - words.transform(texts).toarray()).max() < 1e-12
+
+
+def test_words_are_scikit_learns(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -> None:
+    words, _ = fitted
+    analyze = words.build_analyzer()
+    for text in [*_texts(20, seed=4), "Ünïcode ÉCOLE x y 42 4242 a_b don't"]:
+        assert words_of(text, words.get_stop_words()) == analyze(text)
+
+
+def test_a_pickled_projection_is_plain_data(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -> None:
+    """It is what the cache stores; loading it must not need scikit-learn's classes."""
+    words, basis = fitted
+    data = pickle.dumps(Projection.fitted(words, basis, words.get_stop_words()))
+    assert b"sklearn" not in data
+    texts = _texts(5, seed=5)
+    assert np.array_equal(
+        pickle.loads(data).vectors(texts),
+        Projection.fitted(words, basis, words.get_stop_words()).vectors(texts),
+    )
+
+
+def test_unit_rows_is_scikit_learns_normalize() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(30, 7)).astype(np.float32)
+    matrix[3] = 0.0
+    assert np.array_equal(unit_rows(matrix), normalize(matrix))

@@ -33,6 +33,7 @@ from digest.tracked_site import TrackedSite
 
 POOL_THRESHOLD = 1_000  # pages: below this, starting the workers costs more than it saves
 CHUNK_PAPERS = 200  # papers shown by the pages of one batch: ~30 paper pages, or one list
+KEPT = "kept"
 
 Job = tuple[PlannedPage, PageRecord | None]
 MakeHere = Callable[[PlannedPage, PageRecord | None], Rendered]
@@ -54,7 +55,12 @@ def render_in_workers(
     initargs = (digest, config, maker.out, maker.base, maker.trusted)
     for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
         for (planned, previous), page in zip(sent.popleft(), made, strict=True):
-            yield page if page is not None else here(planned, previous)
+            if page is KEPT and previous is not None:
+                yield Rendered(Page(planned.path, b"", unchanged=True), previous, kept=True)
+            elif isinstance(page, Rendered):
+                yield page
+            else:
+                yield here(planned, previous)
 
 
 def _batches(jobs: Iterable[Job]) -> Iterator[list[Job]]:
@@ -93,13 +99,17 @@ def _start_worker(
     _worker = _Worker(PageMaker(out, base, Fingerprinter(), trusted), site, render, plan)
 
 
-def _make_chunk(chunk: list[tuple[str, PageRecord | None]]) -> list[Rendered | None]:
+def _make_chunk(chunk: list[tuple[str, PageRecord | None]]) -> list[Rendered | str | None]:
+    """Rendered pages, ``KEPT`` for a page whose last file stands (the build process has its
+    record and needs not its bytes: most pages of a rebuild, which otherwise travelled back
+    with their records), ``None`` for a page to make again in the build process."""
     assert _worker is not None
-    made: list[Rendered | None] = []
+    made: list[Rendered | str | None] = []
     for path, previous in chunk:
         try:
             job = _worker.plan[path].job()
-            made.append(_worker.maker.make(job, previous, _worker.site, _worker.render))
+            page = _worker.maker.make(job, previous, _worker.site, _worker.render)
+            made.append(KEPT if page.kept else page)
         except Exception:  # made again, and reported, by the build process
             made.append(None)
     return made

@@ -55,7 +55,7 @@ def render_in_workers(
     initargs = (digest, config, maker.out, maker.base, maker.trusted)
     for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
         for (planned, previous), page in zip(sent.popleft(), made, strict=True):
-            if page is KEPT and previous is not None:
+            if page == KEPT and previous is not None:  # a copy: it came through a pipe
                 yield Rendered(Page(planned.path, b"", unchanged=True), previous, kept=True)
             elif isinstance(page, Rendered):
                 yield page

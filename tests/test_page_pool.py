@@ -17,6 +17,7 @@ import digest.page_memo
 from digest.build import build
 from digest.build_state import BuildState
 from digest.cli import EXIT_FAILED, main
+from digest.page_maker import PageMaker
 from digest.render import make_environment, render_site
 from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
 
@@ -43,14 +44,23 @@ def test_workers_render_the_bytes_and_records_of_one_process(
 
 
 def test_workers_keep_unchanged_pages_and_a_rebuild_equals_a_cold_build(
-    corpus: Path, tmp_path: Path, in_workers: None
+    corpus: Path, tmp_path: Path, in_workers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = BuildState()
     config = corpus_config(corpus, tmp_path / "site", workers=2)
     build(config, state=state)
     edit_seed(corpus)
+    made_here: list[str] = []
+    real_make = PageMaker.make
+    monkeypatch.setattr(  # in this process only: the workers import their own
+        PageMaker,
+        "make",
+        lambda self, job, *a: made_here.append(job.path) or real_make(self, job, *a),
+    )
     build(config, state=state)
+    monkeypatch.undo()
     assert state.pages.kept > 10 * state.pages.rendered > 0
+    assert made_here == []  # kept and rendered pages alike came from the workers
 
     cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
     rebuilt = built_as_cold(tmp_path / "site", cold)

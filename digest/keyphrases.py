@@ -4,32 +4,29 @@ Stage 1 is a pure function of one abstract (and title) and is the expensive part
 YAKE (python ``yake``'s scores, computed by ``digest.yake_scores`` in a third of its time, or
 ``yake-rust`` when configured: the same algorithm, faster again); its output is cached by
 content and computed in worker processes for large corpora.
-Stage 2 is cheap and runs over the whole corpus on every build, because what counts as generic
-depends on the corpus.
+Stage 2 (``digest.ranking``) ranks each paper's candidates against the whole corpus, because
+what counts as generic depends on the corpus.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, cached_property, partial
+from functools import cache, partial
 from importlib import metadata
 from typing import Any, NamedTuple
 
-from digest.cache import ContentCache, content_key, content_keys, resolve_cache_dir
+from digest.cache import ContentCache, content_keys, resolve_cache_dir
 from digest.config import Config
-from digest.fingerprint import code_fingerprint
 from digest.model import Paper
 from digest.parallel import cached_map
 from digest.phrase_cleaning import (
     contextual_classes,
     is_boilerplate,
     is_fragment,
-    near_duplicates,
     normalise_case,
     noun_phrase_spans,
     phrase_key,
@@ -39,9 +36,9 @@ from digest.phrase_cleaning import (
     strip_generic,
     tokens,
 )
+from digest.ranking import rank_keyphrases
 
 VERSION = "1"
-MIN_KEYPHRASES = 5
 MAX_WORDS = 4
 MAX_CANDIDATES = 20  # per paper: twice the most tags shown, so overlaps and demotions have spares
 # No YAKE de-duplication: stage 2 does its own, and skipping it makes YAKE faster.
@@ -55,10 +52,6 @@ YAKE_RUST_LANGUAGES = frozenset({
 })  # fmt: skip
 
 PHRASE_WEIGHT = 1.0  # how much YAKE's score of the whole phrase adds to its words' scores
-DIVERSITY = 0.5  # how much a phrase loses for reusing words already chosen for the paper
-GENERIC_SHARE = 0.05  # the share of the corpus at which a phrase's score halves
-SHARE_PRIOR = 200  # pseudo-papers that stop a small corpus calling anything generic
-SHARED_BOOST = 0.2  # bonus for a phrase other papers use too: it links them
 
 
 class RawPhrase(NamedTuple):
@@ -107,8 +100,12 @@ def extract_keyphrases(
     store = cache if cache is not None else ContentCache(resolve_cache_dir(config.cache_dir))
     try:
         keys = candidate_keys(papers, config)
-        candidates = candidates_for(papers, config, store, keys, progress)
-        chosen = ranked_with_memo(candidates, keys, config.keyphrases_per_paper, store)
+
+        def candidates_of(positions: Sequence[int]) -> list[list[Candidate]]:
+            chunk = [papers[i] for i in positions]
+            return candidates_for(chunk, config, store, [keys[i] for i in positions], progress)
+
+        chosen = rank_keyphrases(keys, candidates_of, config.keyphrases_per_paper, store)
     finally:
         if cache is None:
             store.close()
@@ -318,117 +315,3 @@ def _word_weight(yake_score: float | None) -> float:
     if yake_score is None or yake_score <= 0:
         return 1.0
     return 1.0 + max(0.0, -math.log(yake_score))
-
-
-# --- Stage 2: corpus-aware ranking (cheap, every build) -----------------------------------------
-
-
-def rank_corpus(papers: Sequence[Sequence[Candidate]], per_paper: int) -> list[tuple[str, ...]]:
-    """Each paper's keyphrases, best first, scored against the whole corpus."""
-    stats = CorpusStats.build(papers)
-    return [select([(stats.score(c), c) for c in candidates], per_paper) for candidates in papers]
-
-
-def ranked_with_memo(
-    papers: Sequence[Sequence[Candidate]],
-    keys: Sequence[str],
-    per_paper: int,
-    cache: ContentCache | None,
-) -> list[tuple[str, ...]]:
-    """``rank_corpus``, re-ranking only papers whose counts changed since the last build.
-
-    A paper's ranking reads its own candidates (named by ``keys``), the corpus size and the
-    counts of its own words and phrases, nothing else; so after one edited abstract only the
-    papers sharing a word whose count moved are ranked again (10,000 papers: 0.87 s, against
-    3.1-3.9 s to rank them all). The memo holds the current papers only, so edits do not pile up.
-    """
-    stats = CorpusStats.build(papers)
-    memo_key = content_key("keyphrase-ranking", VERSION, per_paper, code_fingerprint())
-    stored = cache.get_pickled("keyphrase-ranking", memo_key) if cache is not None else None
-    known: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = (
-        stored if isinstance(stored, dict) else {}
-    )
-    memo: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
-    chosen: list[tuple[str, ...]] = []
-    for key, candidates in zip(keys, papers, strict=True):
-        counts = stats.counts_read_by(candidates)
-        hit = memo.get(key) or known.get(key)
-        if hit is None or hit[0] != counts:
-            hit = (counts, select([(stats.score(c), c) for c in candidates], per_paper))
-        memo[key] = hit
-        chosen.append(hit[1])
-    if cache is not None and memo != known:
-        cache.put_pickled("keyphrase-ranking", memo_key, memo)
-    return chosen
-
-
-@dataclass(frozen=True)
-class CorpusStats:
-    """How many papers use each candidate word and phrase."""
-
-    size: int
-    word_df: dict[str, int]
-    phrase_df: dict[str, int]
-
-    @classmethod
-    def build(cls, papers: Sequence[Sequence[Candidate]]) -> CorpusStats:
-        word_df: Counter[str] = Counter()
-        phrase_df: Counter[str] = Counter()
-        for candidates in papers:
-            phrase_df.update({c.key for c in candidates})
-            word_df.update({w for c in candidates for w in c.key.split()})
-        return cls(len(papers), dict(word_df), dict(phrase_df))
-
-    def counts_read_by(self, candidates: Sequence[Candidate]) -> tuple[int, ...]:
-        """Every count ``score`` reads for these candidates: equal counts, equal scores."""
-        words = [self.word_df.get(w, 0) for c in candidates for w in c.key.split()]
-        return (self.size, *words, *(self.phrase_df.get(c.key, 0) for c in candidates))
-
-    @cached_property
-    def idf(self) -> dict[str, float]:
-        return {w: math.log((self.size + 1) / (df + 1)) + 1.0 for w, df in self.word_df.items()}
-
-    def score(self, candidate: Candidate) -> float:
-        """The paper's own evidence, weighted by rare words, an early first use and sharing."""
-        words = candidate.key.split()
-        rarity = sum(self.idf.get(w, 1.0) for w in words) / len(words)
-        position = 1.0 / (1.0 + candidate.first)
-        return candidate.salience * rarity * position * self.sharing(candidate.key)
-
-    def sharing(self, key: str) -> float:
-        """Above 1 for a phrase a few papers share (it links them), well below 1 for one a large
-        share of the corpus uses (it describes the corpus, not the paper)."""
-        df = self.phrase_df.get(key, 0)
-        share = df / (self.size + SHARE_PRIOR)
-        boost = 1.0 + SHARED_BOOST if df >= 2 else 1.0
-        return boost / (1.0 + (share / GENERIC_SHARE) ** 2)
-
-
-def select(scored: Sequence[tuple[float, Candidate]], limit: int) -> tuple[str, ...]:
-    """The best phrases that neither repeat nor contain one another, in rank order.
-
-    A phrase inside a better one ("anomaly detection" in "industrial anomaly detection") is
-    dropped, as is a spelling variant or an acronym of one; a phrase reusing words already
-    chosen ranks lower, so six "unsafe ..." phrases do not crowd out the rest. If that leaves
-    fewer than the minimum, the dropped overlaps come back rather than showing too few tags.
-    """
-    heap = [(-score, c.key, score, c) for score, c in scored]
-    heapq.heapify(heap)
-    kept: list[tuple[str, ...]] = []
-    chosen: list[Candidate] = []
-    dropped: list[Candidate] = []
-    used: set[str] = set()
-    while heap and len(chosen) < limit:
-        bound, key, score, candidate = heapq.heappop(heap)
-        words = tuple(key.split())
-        adjusted = score * (1.0 - DIVERSITY * sum(w in used for w in words) / len(words))
-        if heap and adjusted < -heap[0][0] and adjusted < -bound:
-            heapq.heappush(heap, (-adjusted, key, score, candidate))
-        elif any(near_duplicates(words, other) for other in kept):
-            dropped.append(candidate)
-        else:
-            chosen.append(candidate)
-            kept.append(words)
-            used.update(words)
-    chosen += dropped[: max(0, min(limit, MIN_KEYPHRASES) - len(chosen))]
-    return tuple(c.text for c in chosen)

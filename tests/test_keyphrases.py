@@ -16,13 +16,10 @@ from digest.cache import ContentCache
 from digest.config import Config
 from digest.keyphrases import (
     Candidate,
-    CorpusStats,
     RawPhrase,
     candidate_phrases,
     clean_candidates,
     extract_keyphrases,
-    rank_corpus,
-    select,
 )
 from digest.merge import merge_records
 from digest.model import Paper
@@ -34,6 +31,7 @@ from digest.phrase_cleaning import (
     strip_generic,
     tokens,
 )
+from digest.ranking import select
 from digest.sources import load_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,73 +203,6 @@ def test_overlaps_come_back_rather_than_showing_fewer_than_five() -> None:
     )
     assert len(chosen) == 3
     assert chosen[0] == "deep graph networks"
-
-
-# --- corpus awareness -----------------------------------------------------------------------
-
-
-def test_a_phrase_most_of_the_corpus_uses_is_demoted() -> None:
-    common = Candidate("language model", "language model", 0.0, 10.0)
-    own = Candidate("speech tokenizer", "speech tokenizer", 0.0, 8.0)
-    filler = [[Candidate(f"topic {i}", f"topic {i}", 0.0, 5.0), common] for i in range(200)]
-    ranked = rank_corpus([[common, own], *filler], per_paper=5)
-    assert ranked[0][0] == "speech tokenizer"
-    alone = rank_corpus([[common, own]], per_paper=5)
-    assert alone[0][0] == "language model"
-
-
-def test_a_phrase_a_few_papers_share_is_promoted() -> None:
-    shared = Candidate("contrastive loss", "contrastive loss", 0.0, 9.0)
-    unique = Candidate("mixup schedule", "mixup schedule", 0.0, 10.0)
-    words_elsewhere = [Candidate("mixup", "mixup", 0.0, 1.0), Candidate("schedule", "s", 0.0, 1.0)]
-    filler = [[Candidate(f"topic {i}", f"topic {i}", 0.0, 5.0)] for i in range(20)]
-    corpus = [[shared, unique], [shared], words_elsewhere, *filler]
-    assert rank_corpus(corpus, per_paper=5)[0][0] == "contrastive loss"
-    assert rank_corpus([[shared, unique], *filler], per_paper=5)[0][0] == "mixup schedule"
-
-
-def test_the_ranking_memo_reranks_exactly_the_papers_whose_counts_moved(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shared = Candidate("contrastive loss", "contrastive loss", 0.0, 9.0)
-    unique = Candidate("mixup schedule", "mixup schedule", 0.0, 10.5)
-    words_elsewhere = [Candidate("mixup", "mixup", 0.0, 1.0), Candidate("schedule", "s", 0.0, 1.0)]
-    filler = [[Candidate(f"topic {i}", f"topic {i}", 0.0, 5.0)] for i in range(20)]
-    before = [[shared, unique], [shared], words_elsewhere, *filler]
-    same_words = [
-        Candidate("contrastive", "contrastive", 0.0, 3.0),
-        Candidate("loss", "l", 0.0, 3.0),
-    ]
-    after = [[shared, unique], same_words, *before[2:]]
-    keys = [f"paper {i}" for i in range(len(before))]
-    edited = [keys[0], "paper 1, edited", *keys[2:]]
-    calls: list[int] = []
-    real_select = keyphrases.select
-    monkeypatch.setattr(
-        keyphrases,
-        "select",
-        lambda *a: calls.append(1) or real_select(*a),  # type: ignore[func-returns-value]
-    )
-    cache = ContentCache(tmp_path / "cache")
-
-    first = keyphrases.ranked_with_memo(before, keys, 5, cache)
-    assert first == rank_corpus(before, per_paper=5) and first[0][0] == "contrastive loss"
-    calls.clear()
-    assert keyphrases.ranked_with_memo(before, keys, 5, cache) == first
-    assert calls == []
-    # Paper 0 is unchanged, but the count of its shared phrase fell (its words' counts did
-    # not): it must be ranked again.
-    second = keyphrases.ranked_with_memo(after, edited, 5, cache)
-    assert len(calls) == 2  # paper 0 and the edited paper 1; the filler kept its ranking
-    assert second == rank_corpus(after, per_paper=5) and second[0][0] == "mixup schedule"
-
-
-def test_sharing_factor_by_corpus_share() -> None:
-    stats = CorpusStats(10_000, {}, {"a": 1, "b": 2, "c": 3_000})
-    assert stats.sharing("b") > stats.sharing("a") > 0.99
-    assert stats.sharing("c") < 0.1
-    tiny = CorpusStats(5, {}, {"a": 4})
-    assert tiny.sharing("a") > 0.5
 
 
 # --- the whole stage ------------------------------------------------------------------------

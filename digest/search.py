@@ -33,7 +33,13 @@ from digest.output import Page
 from digest.page_memo import PageMemo
 from digest.parallel import Ready, ordered_map, worker_count
 from digest.paths import paper_path
-from digest.search_terms import SEARCH_FIELDS, FieldTerms, paper_terms
+from digest.search_terms import (
+    SEARCH_FIELDS,
+    DocTerms,
+    FieldTerms,
+    numbered,
+    numbered_terms,
+)
 from digest.titles import shorten
 
 MANIFEST_PATH = "search/manifest.js"
@@ -59,7 +65,7 @@ def build_search_index(
     """The index's files; with ``memo``, a shard whose terms and entries are those of the last
     build keeps its file, so after one edit only the shards of its terms are serialised."""
     papers = digest.papers
-    parts = index_parts(paper_terms(papers, cache, workers, progress))
+    parts = numbered_index_parts(*numbered_terms(papers, cache, workers, progress))
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
     shards = list(split_by_term(parts))
@@ -137,27 +143,37 @@ class IndexParts:
 
 def index_parts(terms: Iterable[Sequence[FieldTerms]]) -> IndexParts:
     """What ``lunr.Builder`` computes (BM25, k1=1.2, b=0.75, field boosts), from per-document
-    term counts, read once and in order (so a stream of them is never held whole)."""
+    term counts."""
+    return numbered_index_parts(*numbered(terms))
+
+
+def numbered_index_parts(docs: Iterable[DocTerms], terms: Sequence[str]) -> IndexParts:
+    """``index_parts`` from numbered terms (``search_terms.numbered_terms``), read once and in
+    order; ``terms`` may number terms no document uses (they are left out)."""
     n = 0
     fields = len(SEARCH_FIELDS)
-    first_seen: dict[str, int] = {}
     ids = [array("i") for _ in range(fields)]
     tfs = [array("i") for _ in range(fields)]
     sizes = [array("i") for _ in range(fields)]
     lengths = [array("d") for _ in range(fields)]
-    for doc in terms:
+    for doc in docs:
         n += 1
-        for f, (length, counts) in enumerate(doc):
-            lengths[f].append(length)
-            sizes[f].append(len(counts))
-            ids[f].extend([first_seen.setdefault(term, len(first_seen)) for term, _ in counts])
-            tfs[f].extend([tf for _, tf in counts])
-    vocabulary = sorted(first_seen)
-    rank = np.empty(len(first_seen), dtype=np.int32)
-    rank[[first_seen[t] for t in vocabulary]] = np.arange(len(vocabulary), dtype=np.int32)
-    del first_seen
-    entry_term = rank[np.concatenate([np.frombuffer(a, dtype=np.int32) for a in ids])]
-    del ids, rank
+        start = 0
+        for f in range(fields):
+            end = start + 4 * doc.sizes[f]
+            lengths[f].append(doc.lengths[f])
+            sizes[f].append(doc.sizes[f])
+            ids[f].frombytes(doc.ids[start:end])
+            tfs[f].frombytes(doc.tfs[start:end])
+            start = end
+    numbers = np.concatenate([np.frombuffer(a, dtype=np.int32) for a in ids])
+    used = np.flatnonzero(np.bincount(numbers, minlength=len(terms))).tolist()
+    used.sort(key=terms.__getitem__)
+    vocabulary = [terms[number] for number in used]
+    rank = np.zeros(len(terms), dtype=np.int32)
+    rank[used] = np.arange(len(used), dtype=np.int32)
+    entry_term = rank[numbers]
+    del ids, rank, numbers
     documents_with = np.bincount(entry_term, minlength=len(vocabulary))
     idf = np.array([_idf(int(d), n) for d in documents_with], dtype=np.float64)
     scores, vectors = [], []

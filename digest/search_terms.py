@@ -7,9 +7,12 @@ Porter stemmer), so the index we assemble is the one ``lunr.Builder`` would buil
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import lunr
 from lunr.stemmer import stemmer
@@ -39,20 +42,106 @@ def field_texts(paper: Paper) -> tuple[str, ...]:
     return tuple(values.get(name, paper.abstract) for name, _ in SEARCH_FIELDS)
 
 
+class DocTerms(NamedTuple):
+    """One paper's terms by number (see ``numbered_terms``): compact enough to keep every
+    paper's from one build to the next."""
+
+    lengths: tuple[int, ...]  # per field: tokens after the pipeline
+    sizes: tuple[int, ...]  # per field: distinct terms
+    ids: bytes  # int32 term numbers, field after field, each field's in its term order
+    tfs: bytes  # int32 counts of those terms
+
+
+@dataclass(frozen=True)
+class TermSnapshot:
+    """The last build's papers' terms, by their cache key, and the numbering they use."""
+
+    terms: tuple[str, ...]  # by number; may hold terms no paper uses any more
+    docs: dict[str, DocTerms]
+    fresh_terms: int  # how many terms it had when last numbered from scratch
+
+
+SNAPSHOT_VERSION = f"{TERMS_VERSION}-snapshot-1"
+REFRESH_SHARE = 20  # a snapshot is updated when at most 1 paper in 20 is new
+STALE_TERMS = 2.0  # renumbered from scratch when it holds this many times its fresh terms
+
+
+def numbered_terms(
+    papers: Sequence[Paper],
+    cache: ContentCache | None,
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[DocTerms], list[str]]:
+    """Each paper's terms, numbered, and the terms by number. The last build's are kept in the
+    cache, so a rebuild after a few edits reads and numbers only the new papers' terms (at
+    10,000 papers, reading and numbering every paper's took ~2.5 s of a rebuild)."""
+    keys = [key for start in range(0, len(papers), SLICE) for key in _keys(papers, start)]
+    stored = cache.get_pickled("search-terms", SNAPSHOT_VERSION) if cache is not None else None
+    last = stored if isinstance(stored, TermSnapshot) else None
+    new = [i for i, key in enumerate(keys) if last is None or key not in last.docs]
+    fresh = last is None or len(new) * REFRESH_SHARE > len(keys)
+    if not fresh and last is not None and len(last.terms) > STALE_TERMS * last.fresh_terms:
+        fresh, new = True, list(range(len(keys)))
+    numbering = {} if fresh or last is None else {t: n for n, t in enumerate(last.terms)}
+    made = (
+        number_doc(doc, numbering)
+        for doc in paper_terms([papers[i] for i in new], cache, workers, progress)
+    )
+    if fresh or last is None:
+        docs = list(made)
+    else:
+        added = dict(zip(new, made, strict=True))
+        docs = [added[i] if i in added else last.docs[key] for i, key in enumerate(keys)]
+    terms = list(numbering)
+    changed = fresh or last is None or bool(new) or len(keys) != len(last.docs)
+    if cache is not None and changed:
+        counted = len(terms) if fresh or last is None else last.fresh_terms
+        snapshot = TermSnapshot(tuple(terms), dict(zip(keys, docs, strict=True)), counted)
+        cache.put_pickled("search-terms", SNAPSHOT_VERSION, snapshot)
+    return docs, terms
+
+
+def number_doc(doc: Sequence[FieldTerms], numbering: dict[str, int]) -> DocTerms:
+    """``doc``'s terms by number, new terms numbered in order of first use (``numbering``
+    grows; ``list(numbering)`` is the terms by number)."""
+    ids = array("i")
+    tfs = array("i")
+    for _, counts in doc:
+        ids.extend([numbering.setdefault(term, len(numbering)) for term, _ in counts])
+        tfs.extend([tf for _, tf in counts])
+    lengths = tuple(length for length, _ in doc)
+    sizes = tuple(len(counts) for _, counts in doc)
+    return DocTerms(lengths, sizes, ids.tobytes(), tfs.tobytes())
+
+
+def numbered(terms: Iterable[Sequence[FieldTerms]]) -> tuple[list[DocTerms], list[str]]:
+    """``numbered_terms`` for terms in hand, without a cache."""
+    numbering: dict[str, int] = {}
+    docs = [number_doc(doc, numbering) for doc in terms]
+    return docs, list(numbering)
+
+
+def _keys(papers: Sequence[Paper], start: int) -> list[str]:
+    texts = (field_texts(p) for p in papers[start : start + SLICE])
+    return content_keys(("search-terms", TERMS_VERSION), ((t,) for t in texts))
+
+
 def paper_terms(
     papers: Sequence[Paper],
     cache: ContentCache | None,
     workers: int,
     progress: Callable[[int, int], None] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> Iterator[list[FieldTerms]]:
-    """Each paper's terms, in order, computed (or read) SLICE papers at a time."""
+    """Each paper's terms, in order, computed (or read) SLICE papers at a time; ``keys``, when
+    given, are the papers' cache keys (``_keys``)."""
     for start in range(0, len(papers), SLICE):
         texts = [field_texts(p) for p in papers[start : start + SLICE]]
-        keys = content_keys(("search-terms", TERMS_VERSION), ((t,) for t in texts))
+        chunk_keys = list(keys[start : start + SLICE]) if keys is not None else _keys(papers, start)
         stored = cached_map(
             stored_terms_of_chunk,
             texts,
-            keys,
+            chunk_keys,
             cache,
             workers,
             _offset(progress, start, len(papers)),

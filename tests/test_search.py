@@ -4,18 +4,20 @@ split by term without loss."""
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lunr import lunr
 from lunr.index import Index
 
-from digest import search
+from digest import search, search_terms
 from digest.cache import ContentCache
 from digest.merge import merge_records
-from digest.model import Digest
+from digest.model import Digest, Paper
 from digest.parallel import cached_map
 from digest.search import (
     assemble_index,
@@ -26,7 +28,13 @@ from digest.search import (
     shard_script,
     split_by_term,
 )
-from digest.search_terms import SEARCH_FIELDS, field_texts, paper_terms, terms_of_chunk
+from digest.search_terms import (
+    SEARCH_FIELDS,
+    field_texts,
+    numbered_terms,
+    paper_terms,
+    terms_of_chunk,
+)
 from digest.sources import load_records
 from tests.conftest import SEEDS
 
@@ -70,6 +78,56 @@ def test_terms_read_back_from_the_cache_are_the_ones_computed(tmp_path: Path) ->
     assert computed[-1] == [(0, []), (0, []), (0, [])]
     with_cache = list(paper_terms(papers, cache, workers=1))
     assert with_cache == computed
+
+
+def _same_parts(a: search.IndexParts, b: search.IndexParts) -> bool:
+    return (a.vocabulary, a.documents, a.refs) == (b.vocabulary, b.documents, b.refs) and all(
+        np.array_equal(getattr(a, name), getattr(b, name))
+        for name in ("entry_vector", "entry_term", "entry_score")
+    )
+
+
+def test_the_terms_snapshot_indexes_as_from_scratch_and_reads_only_new_papers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits (with words no paper had), a removal, then enough edits that the snapshot's
+    numbering is mostly terms nobody uses and it is renumbered: every index equals the one
+    built from all the papers' terms, and each edit reads the edited papers' terms only."""
+    papers = list(merge_records(load_records([SEEDS])))
+    cache = ContentCache(tmp_path / "cache")
+    asked: list[int] = []
+    real_paper_terms = search_terms.paper_terms
+
+    def counted(chosen: Sequence[Paper], *args: object, **kwargs: object) -> object:
+        asked.append(len(chosen))
+        return real_paper_terms(chosen, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_terms, "paper_terms", counted)
+
+    def check() -> None:
+        from_scratch = index_parts(terms_of_chunk([field_texts(p) for p in papers]))
+        built = search.numbered_index_parts(*numbered_terms(papers, cache, workers=1))
+        assert _same_parts(built, from_scratch)
+
+    check()
+    assert asked == [len(papers)]
+    renumbered = 0
+    for round_ in range(40):
+        asked.clear()
+        if round_ == 3:
+            del papers[5]
+        else:
+            i = (round_ * 7) % len(papers)
+            words = " ".join(f"zyx{round_}w{n}" for n in range(200))
+            papers[i] = replace(papers[i], abstract=f"{words} {papers[i].abstract}")
+        check()
+        assert asked == [0 if round_ == 3 else 1] or asked == [len(papers)]
+        renumbered += asked == [len(papers)]
+        if round_ < 3:
+            assert asked == [1]
+    assert renumbered >= 1
+    snapshot = cache.get_pickled("search-terms", search_terms.SNAPSHOT_VERSION)
+    assert len(snapshot.terms) <= search_terms.STALE_TERMS * snapshot.fresh_terms
 
 
 def test_shards_partition_terms_and_vector_entries(seed_texts: list[tuple[str, ...]]) -> None:

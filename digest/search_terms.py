@@ -79,14 +79,16 @@ def numbered_terms(
     stored = cache.get_pickled("search-terms", SNAPSHOT_VERSION) if cache is not None else None
     last = stored if isinstance(stored, TermSnapshot) else None
     new = [i for i, key in enumerate(keys) if last is None or key not in last.docs]
-    fresh = last is None or len(new) * REFRESH_SHARE > len(keys)
-    if not fresh and last is not None and len(last.terms) > STALE_TERMS * last.fresh_terms:
-        fresh, new = True, list(range(len(keys)))
-    numbering = {} if fresh or last is None else {t: n for n, t in enumerate(last.terms)}
-    made = (
-        number_doc(doc, numbering)
-        for doc in paper_terms([papers[i] for i in new], cache, workers, progress)
+    fresh = (
+        last is None
+        or len(new) * REFRESH_SHARE > len(keys)
+        or len(last.terms) > STALE_TERMS * last.fresh_terms
     )
+    if fresh:
+        new = list(range(len(keys)))
+    numbering = {} if fresh or last is None else {t: n for n, t in enumerate(last.terms)}
+    read = paper_terms([papers[i] for i in new], cache, workers, progress, [keys[i] for i in new])
+    made = (number_doc(doc, numbering) for doc in read)
     if fresh or last is None:
         docs = list(made)
     else:

@@ -192,6 +192,23 @@ class ContentCache:
         except sqlite3.Error:
             pass
 
+    def note_needed(self, keys: Iterable[str]) -> None:
+        """Marks entries as used though this build did not read them: a snapshot of them stood
+        in (see ``ranking`` and ``search_terms``), and a build without it will read them.
+        Like ``get_many``, writes only for entries last noted over a day ago."""
+        conn = self._connect()
+        wanted = list(dict.fromkeys(keys))
+        if conn is None or not wanted:
+            return
+        used: dict[str, float] = {}
+        try:
+            for chunk, marks in _batches(wanted):
+                sql = f"SELECT key, used FROM entries WHERE used < ? AND key IN ({marks})"
+                used.update(conn.execute(sql, [self.clock() - DAY, *chunk]))
+        except sqlite3.Error:
+            return
+        self._note_use(conn, "entries", "key", used)
+
     def put_many(self, items: Mapping[str, Any]) -> None:
         conn = self._connect()
         if conn is None or not items:

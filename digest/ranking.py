@@ -68,6 +68,8 @@ def rank_keyphrases(
     chosen, snapshot = updated or _ranked(keys, candidates_of(range(len(keys))), per_paper, last)
     if cache is not None and snapshot != last:
         cache.put_pickled("keyphrase-ranking", memo_key, snapshot)
+    if cache is not None and updated is not None:
+        cache.note_needed(keys)  # the candidates the snapshot stood in for stay in the cache
     return chosen
 
 

@@ -95,6 +95,8 @@ def numbered_terms(
         added = dict(zip(new, made, strict=True))
         docs = [added[i] if i in added else last.docs[key] for i, key in enumerate(keys)]
     terms = list(numbering)
+    if cache is not None and not fresh:
+        cache.note_needed(keys)  # the terms the snapshot stood in for stay in the cache
     changed = fresh or last is None or bool(new) or len(keys) != len(last.docs)
     if cache is not None and changed:
         counted = len(terms) if fresh or last is None else last.fresh_terms

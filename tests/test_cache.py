@@ -39,6 +39,18 @@ def test_entries_no_build_used_for_a_month_are_dropped_and_used_ones_kept(tmp_pa
     assert cache.prune() == 0
 
 
+def test_entries_a_snapshot_stood_in_for_are_kept(tmp_path: Path) -> None:
+    """Noted as needed (not read: a snapshot of them was), they outlive a month of builds."""
+    clock = Clock()
+    cache = ContentCache(tmp_path, clock)
+    cache.put_many({"needed": 1, "forgotten": 2})
+    for _ in range(UNUSED_DAYS + 5):
+        clock.now += DAY
+        cache.note_needed(["needed", "never stored"])
+    assert cache.prune() == 1
+    assert cache.get_many(["needed", "forgotten"]) == {"needed": 1}
+
+
 def test_a_cache_from_before_use_times_is_kept_and_read(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "cache.sqlite3")
     conn.execute("CREATE TABLE entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

@@ -20,7 +20,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 MARKER = ".digest-site.json"
@@ -153,7 +152,8 @@ def _check_new_paths(out: Path, owned: set[str], files: Iterable[str]) -> None:
 def _move_in(stage: Path, out: Path, staged: list[str], gone: list[str]) -> None:
     """Each staged file renamed over its old one, the old ones moved aside first and removed
     files with them, so an error puts every old file back. Ctrl-C (and SIGTERM) wait until the
-    renames are done: they take milliseconds, and half a commit is not the previous site."""
+    renames and the clean-up are done: they take milliseconds, and half a commit is not the
+    previous site."""
     aside = out.with_name(f".{out.name}.old-{os.getpid()}")
     _remove_tree(aside)
     moved: list[tuple[Path, Path]] = []  # (from, to), in the order done
@@ -170,9 +170,9 @@ def _move_in(stage: Path, out: Path, staged: list[str], gone: list[str]) -> None
                 with contextlib.suppress(OSError):
                     os.replace(done_to, done_from)
             raise
-    _remove_tree(aside)
-    for rel in gone:
-        _remove_empty_parents(out, out / rel)
+        _remove_tree(aside)
+        for rel in gone:
+            _remove_empty_parents(out, out / rel)
 
 
 def _rename(source: Path, target: Path, moved: list[tuple[Path, Path]]) -> None:
@@ -194,33 +194,28 @@ def _remove_empty_parents(out: Path, path: Path) -> None:
         folder = folder.parent
 
 
-class _signals_held:
-    """SIGINT and SIGTERM noted, not acted on, during a block, then handled as they would have
-    been. A handler rather than a signal mask: a mask holds for one thread, and the signal
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM noted, not acted on, during the block, then handled as they would
+    have been. A handler rather than a signal mask: a mask holds for one thread, and the signal
     may reach another (a pool's), Python then running the handler in the main thread anyway.
     Only the main thread can set handlers; elsewhere this does nothing."""
-
-    HELD = (signal.SIGINT, signal.SIGTERM)
-
-    def __enter__(self) -> None:
-        self.caught: list[int] = []
-        self.previous: dict[int, Any] = {}
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for number in self.HELD:
-            handler = signal.getsignal(number)
-            if handler is not None:  # None: set outside Python, which could not restore it
-                self.previous[number] = signal.signal(number, self._note)
-
-    def _note(self, number: int, frame: FrameType | None) -> None:
-        self.caught.append(number)
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self.previous.items():
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in HELD_SIGNALS:
+            if signal.getsignal(number) is not None:  # None: set outside Python, not restorable
+                previous[number] = signal.signal(number, lambda n, _: caught.append(n))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
             signal.signal(number, handler)
-        for number in self.caught:
-            handler = self.previous[number]
-            if callable(handler):
+        for number in caught:
+            if callable(handler := previous[number]):
                 handler(number, None)
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(number)

@@ -190,3 +190,4 @@ def test_ctrl_c_during_the_commit_waits_for_it(
     out = _second_build_with(tmp_path, monkeypatch, ctrl_c, KeyboardInterrupt)
     assert (out / "index.html").read_text() == "home 2"
     assert "index.html" in json.loads((out / MARKER).read_text())["files"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # nothing left beside it

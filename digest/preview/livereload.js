@@ -72,13 +72,19 @@
     });
   }
 
-  // A page that comes back still older than the status it was reloaded for must not reload
-  // again: once per build is enough, and a loop would hide the banner it is meant to show.
+  // A page that comes back still older than the status it was reloaded for may reload once
+  // more, not forever: a loop would hide the banner it is meant to show. Once more, because a
+  // build can end while the page reloads for the preview before it: the two reloads merge
+  // into one that fetched the preview's page, and that page must still reach the build.
   function reloadFor(data) {
     var target = data.session + ":" + data.build;
     try {
-      if (sessionStorage.getItem("digest-reloaded-for") === target) return false;
+      var tries = sessionStorage.getItem("digest-reloaded-for") === target
+        ? Number(sessionStorage.getItem("digest-reload-tries") || "1")
+        : 0;
+      if (tries >= 2) return false;
       sessionStorage.setItem("digest-reloaded-for", target);
+      sessionStorage.setItem("digest-reload-tries", String(tries + 1));
     } catch (e) {
       // Storage can be disabled; reloading once per event is still right.
     }

@@ -76,13 +76,13 @@ class Projection:
         columns: list[int] = []
         counts: list[int] = []
         sizes: list[int] = []
-        vocabulary, stop_words = self.vocabulary, self.stop_words
+        vocabulary = self.vocabulary
         for text in texts:
             found = Counter(
                 [
                     column
-                    for word in WORD.findall(text.lower())
-                    if word not in stop_words and (column := vocabulary.get(word)) is not None
+                    for word in words_of(text, self.stop_words)
+                    if (column := vocabulary.get(word)) is not None
                 ]
             )
             ordered = sorted(found)

@@ -87,14 +87,14 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
                     _write(stage, out, rel, source.read_bytes(), stats)
         marker = {"generator": "digest", "files": sorted(stats.files)}
         (stage / MARKER).write_text(json.dumps(marker, indent=0) + "\n", encoding="utf-8")
+        _check_new_paths(out, owned, stats.files)
         gone = sorted(owned - stats.seen)
         if owned and (len(stats.staged) + len(gone)) * IN_PLACE_SHARE <= len(stats.files):
-            _check_new_paths(out, owned, stats.files)
             _move_in(stage, out, [*stats.staged, MARKER], gone)
             _remove_tree(stage)
         else:
             _link_unchanged(stage, out, stats)
-            _keep_foreign_files(out, stage, owned, stats.seen)
+            _keep_foreign_files(out, stage, owned)
             _swap(stage, out)
     except BaseException:
         _remove_tree(stage)
@@ -140,7 +140,7 @@ def _link_unchanged(stage: Path, out: Path, stats: WriteStats) -> None:
 
 def _check_new_paths(out: Path, owned: set[str], files: Iterable[str]) -> None:
     """A file of the new site where the user has one (even with the same bytes) stops the
-    build: it would become digest's to replace or delete."""
+    build, whichever way it is committed: it would become digest's to replace or delete."""
     for rel in files:
         if rel not in owned and os.path.lexists(out / rel):
             raise OutputError(
@@ -230,18 +230,14 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return False
 
 
-def _keep_foreign_files(out: Path, stage: Path, owned: set[str], new: set[str]) -> None:
-    """Files the user put in the output folder move along with the site, never deleted."""
+def _keep_foreign_files(out: Path, stage: Path, owned: set[str]) -> None:
+    """Files the user put in the output folder move along with the site, never deleted (none
+    is where the new site has a file: ``_check_new_paths``)."""
     if not out.is_dir():
         return
     for rel, entry in sorted(folder_entries(out), key=lambda found: found[0]):
         if rel == MARKER or rel in owned:
             continue
-        if rel in new:
-            raise OutputError(
-                f"{out / rel}: was not written by digest and the new site has a file there; "
-                "move it away and build again"
-            )
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if entry.is_symlink():

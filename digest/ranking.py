@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
@@ -97,13 +97,7 @@ def _ranked(
     """Every paper's counts compared with those its last ranking read."""
     stats = CorpusStats.build(candidates)
     known = last.papers if last is not None else {}
-    papers: dict[str, PaperRank] = {}
-    chosen = []
-    for key, paper in zip(keys, candidates, strict=True):
-        rank = papers.get(key) or known.get(key)
-        papers[key] = rank = _rank(paper, stats, per_paper, rank)
-        chosen.append(rank.chosen)
-    return chosen, RankSnapshot(papers, stats.word_df, stats.phrase_df)
+    return _collected(keys, dict(enumerate(candidates)), stats, per_paper, known)
 
 
 def _updated(
@@ -143,16 +137,28 @@ def _updated(
     if stale:
         fresh.update(zip(stale, candidates_of(stale), strict=True))
     stats = CorpusStats(len(keys), word_df, phrase_df)
+    return _collected(keys, fresh, stats, per_paper, last.papers)
+
+
+def _collected(
+    keys: Sequence[str],
+    candidates: Mapping[int, Sequence[Candidate]],
+    stats: CorpusStats,
+    per_paper: int,
+    known: Mapping[str, PaperRank],
+) -> Ranked:
+    """Every paper's ranking: ranked (or checked) where its ``candidates`` were read, else the
+    one ``known`` from the last build."""
     papers: dict[str, PaperRank] = {}
     chosen = []
     for i, key in enumerate(keys):
-        rank = last.papers.get(key)
-        if i in fresh:
-            rank = _rank(fresh[i], stats, per_paper, rank)
+        rank = papers.get(key) or known.get(key)
+        if i in candidates:
+            rank = _rank(candidates[i], stats, per_paper, rank)
         assert rank is not None
         papers[key] = rank
         chosen.append(rank.chosen)
-    return chosen, RankSnapshot(papers, word_df, phrase_df)
+    return chosen, RankSnapshot(papers, stats.word_df, stats.phrase_df)
 
 
 def _rank(

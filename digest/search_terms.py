@@ -79,27 +79,25 @@ def numbered_terms(
     stored = cache.get_pickled("search-terms", SNAPSHOT_VERSION) if cache is not None else None
     last = stored if isinstance(stored, TermSnapshot) else None
     new = [i for i, key in enumerate(keys) if last is None or key not in last.docs]
-    fresh = (
-        last is None
-        or len(new) * REFRESH_SHARE > len(keys)
-        or len(last.terms) > STALE_TERMS * last.fresh_terms
-    )
-    if fresh:
+    if last is not None and (
+        len(new) * REFRESH_SHARE > len(keys) or len(last.terms) > STALE_TERMS * last.fresh_terms
+    ):
+        last = None  # numbered from scratch, as without a snapshot
+    if last is None:
         new = list(range(len(keys)))
-    numbering = {} if fresh or last is None else {t: n for n, t in enumerate(last.terms)}
+    numbering = {} if last is None else {t: n for n, t in enumerate(last.terms)}
     read = paper_terms([papers[i] for i in new], cache, workers, progress, [keys[i] for i in new])
     made = (number_doc(doc, numbering) for doc in read)
-    if fresh or last is None:
+    if last is None:
         docs = list(made)
     else:
         added = dict(zip(new, made, strict=True))
         docs = [added[i] if i in added else last.docs[key] for i, key in enumerate(keys)]
     terms = list(numbering)
-    if cache is not None and not fresh:
+    if cache is not None and last is not None:
         cache.note_needed(keys)  # the terms the snapshot stood in for stay in the cache
-    changed = fresh or last is None or bool(new) or len(keys) != len(last.docs)
-    if cache is not None and changed:
-        counted = len(terms) if fresh or last is None else last.fresh_terms
+    if cache is not None and (last is None or new or len(keys) != len(last.docs)):
+        counted = len(terms) if last is None else last.fresh_terms
         snapshot = TermSnapshot(tuple(terms), dict(zip(keys, docs, strict=True)), counted)
         cache.put_pickled("search-terms", SNAPSHOT_VERSION, snapshot)
     return docs, terms

@@ -87,30 +87,47 @@ class Fingerprinter:
         hit = self._memo.get(id(value))
         if hit is not None:
             return hit[1]
-        names, frozen = _dataclass_fields(type(value))  # type: ignore[misc]
-        hasher = hashlib.sha256(type(value).__qualname__.encode())
-        for name, tag in names:
-            hasher.update(tag)
-            self._feed(hasher, getattr(value, name))
-        result = hasher.digest()
+        names, frozen, by_repr = _dataclass_fields(type(value))  # type: ignore[misc]
+        if by_repr:
+            result = hashlib.sha256(b"R" + repr(value).encode("utf-8", "surrogatepass")).digest()
+        else:
+            hasher = hashlib.sha256(type(value).__qualname__.encode())
+            for name, tag in names:
+                hasher.update(tag)
+                self._feed(hasher, getattr(value, name))
+            result = hasher.digest()
         if frozen:
             self._memo[id(value)] = (value, result)
         return result
 
 
-DataclassFields = tuple[tuple[tuple[str, bytes], ...], bool]
+def hashed_by_repr(value: object) -> bool:
+    """Whether ``repr(value)`` shows all it holds: text, a number, ``None`` or a frozen
+    dataclass that says so (``FINGERPRINT_BY_REPR``)."""
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return True
+    fields = _dataclass_fields(kind)
+    return fields is not None and fields[2]
+
+
+DataclassFields = tuple[tuple[tuple[str, bytes], ...], bool, bool]
 
 
 @cache
 def _dataclass_fields(kind: type) -> DataclassFields | None:
-    """For a dataclass type, its fields (with their tags, ``name=``) and whether it is frozen:
-    only frozen values are memoised, a mutable one may change between two digests. ``None``
-    for any other type, a class included (a class is not an instance, whatever its metaclass
-    says)."""
+    """For a dataclass type, its fields (with their tags, ``name=``), whether it is frozen
+    (only frozen values are memoised, a mutable one may change between two digests) and
+    whether it is hashed by its ``repr``: a type may say so with ``FINGERPRINT_BY_REPR`` when
+    its fields only ever hold text, numbers, ``None``, tuples and such types, whose reprs show
+    all they hold (a third of the time, for the ~60,000 values a 10,000-paper rebuild checks).
+    ``None`` for any other type, a class included (a class is not an instance, whatever its
+    metaclass says)."""
     if not hasattr(kind, "__dataclass_fields__") or issubclass(kind, type):
         return None
     names = tuple((f.name, f.name.encode() + b"=") for f in dataclasses.fields(kind))
-    return names, kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    frozen = kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    return names, frozen, frozen and getattr(kind, "FINGERPRINT_BY_REPR", False) is True
 
 
 @cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from digest.charts import ThemeCharts, Timeline
@@ -34,6 +34,8 @@ MONTH_NAMES = (
 class Source:
     """Where a record was read: a display path (``<source dir name>/<relative path>``) and line."""
 
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
+
     file: str
     line: int
 
@@ -44,6 +46,8 @@ class Source:
 @dataclass(frozen=True)
 class PaperDate:
     """A full or partial date. A missing year is kept missing, never guessed."""
+
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
 
     year: int | None = None
     month: int | None = None
@@ -85,6 +89,8 @@ class PaperDate:
 class Record:
     """What one input file said about one paper, before duplicates are merged."""
 
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
+
     abstract: str
     source: Source
     id: str | None = None
@@ -100,6 +106,8 @@ class Record:
 @dataclass(frozen=True)
 class Paper:
     """One distinct paper; ``keyphrases`` and ``theme`` are filled in by later stages."""
+
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
 
     id: str
     title: str
@@ -118,6 +126,7 @@ class Paper:
 
 @dataclass(frozen=True)
 class Theme:
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
     slug: str
     name: str
     keyphrases: tuple[str, ...]
@@ -127,6 +136,8 @@ class Theme:
 @dataclass(frozen=True)
 class Keyphrase:
     """A keyphrase that earned a page: used by two or more papers."""
+
+    FINGERPRINT_BY_REPR: ClassVar[bool] = True  # see digest.fingerprint
 
     slug: str
     text: str

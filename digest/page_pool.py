@@ -10,11 +10,13 @@ the error exactly as a build without workers would.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from digest.build import FEWER_COLLECTIONS
 from digest.config import Config
 from digest.fingerprint import Fingerprinter
 from digest.model import Digest
@@ -93,6 +95,7 @@ def _start_worker(
     """A worker's one piece of state, set once when the pool starts it: the same plan of
     pages as the build process's, so a page travels as its path."""
     global _worker
+    gc.set_threshold(*FEWER_COLLECTIONS)  # see digest.build: a worker holds the whole digest
     site = TrackedSite(site_context(digest, config))
     render = page_renderer(make_environment(config), site)
     plan = {planned.path: planned for planned in page_plan(digest, config, site)}

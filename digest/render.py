@@ -257,6 +257,7 @@ def site_context(digest: Digest, config: Config) -> dict[str, Any]:
         # against its thousands of papers) when its membership does.
         "theme_by_slug": {t.slug: replace(t, paper_ids=()) for t in digest.themes},
         "theme_class": {t.slug: theme_class(i) for i, t in enumerate(digest.themes)},
+        "keyphrases": digest.keyphrases,
         "keyphrase_by_text": {k.text: replace(k, paper_ids=()) for k in digest.keyphrases},
         "paper_count": len(digest.papers),
         "record_count": digest.record_count,

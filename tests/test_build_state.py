@@ -12,7 +12,7 @@ import pytest
 from digest.build import build
 from digest.build_state import BuildState
 from digest.fingerprint import Fingerprinter
-from digest.model import Paper, Source, Theme
+from digest.model import Paper, PaperDate, Source, Theme
 from digest.output import MARKER
 from digest.tracked_site import TrackedSite, dep_value
 from tests.conftest import EDITED_SEED, REPO, built_as_cold, corpus_config, edit_seed, site_files
@@ -218,6 +218,25 @@ def test_equal_values_have_equal_digests_and_any_difference_shows() -> None:
     assert one.digest(("ab", "c")) != one.digest(("a", "bc"))
     assert one.digest([1]) != one.digest(["1"])
     assert one.digest(True) != one.digest(1)
+
+
+def test_model_values_hashed_by_repr_still_show_any_difference() -> None:
+    """Papers, themes and keyphrases are hashed by their repr (see digest.fingerprint)."""
+    paper = _paper("a")
+    variants = [
+        replace(paper, sources=(Source("in/a.txt", 2),)),
+        replace(paper, date=PaperDate(2020, 1)),
+        replace(paper, date=PaperDate(2020, 1, 2)),
+        replace(paper, keyphrases=("a b",)),
+        replace(paper, keyphrases=("a", "b")),
+        replace(paper, title='Title "a"'),
+        replace(paper, abstract="An abstract.\x00"),
+    ]
+    digests = {Fingerprinter().digest(v) for v in [paper, *variants]}
+    assert len(digests) == len(variants) + 1
+    assert Fingerprinter().digest(paper) == Fingerprinter().digest(_paper("a"))
+    theme = Theme("t", "T", ("x",), ())
+    assert Fingerprinter().digest(theme) != Fingerprinter().digest(replace(theme, name="U"))
 
 
 def test_objects_of_unknown_kinds_never_match_another_build() -> None:

@@ -17,7 +17,9 @@ import digest.page_memo
 from digest.build import build
 from digest.build_state import BuildState
 from digest.cli import EXIT_FAILED, main
+from digest.fingerprint import Fingerprinter
 from digest.page_maker import PageMaker
+from digest.page_memo import PageMemo
 from digest.render import make_environment, render_site
 from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
 
@@ -60,7 +62,7 @@ def test_workers_keep_unchanged_pages_and_a_rebuild_equals_a_cold_build(
     build(config, state=state)
     monkeypatch.undo()
     assert state.pages.kept > 10 * state.pages.rendered > 0
-    assert made_here == []  # kept and rendered pages alike came from the workers
+    assert made_here == []  # pages were checked here, and rendered by the workers
 
     cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
     rebuilt = built_as_cold(tmp_path / "site", cold)
@@ -98,9 +100,37 @@ def test_stopping_early_leaves_no_worker_running(
     build(config, state=state)
     digest_shown = state.digest
     assert digest_shown is not None
-    pages = render_site(digest_shown, config, make_environment(config), state.pages)
+    memo = PageMemo()  # no records: every page is left to the workers
+    memo.begin(config.out.resolve(), "base", Fingerprinter())
+    pages = render_site(digest_shown, config, make_environment(config), memo)
     first = [next(pages) for _ in range(5)]
     assert multiprocessing.active_children()
     pages.close()
     assert [p.path for p in first][:2] == ["index.html", "search.html"]
     assert multiprocessing.active_children() == []
+
+
+def test_workers_start_only_when_enough_pages_are_left_to_render(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged pages are found in the build process: a small edit renders its few pages
+    there rather than sending the digest to workers (seconds at 10,000 papers)."""
+    monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 50)
+    pooled: list[int] = []
+    real = digest.page_memo.render_in_workers
+
+    def counted(jobs, *args):  # type: ignore[no-untyped-def]
+        pooled.append(len(jobs))
+        return real(jobs, *args)
+
+    monkeypatch.setattr(digest.page_memo, "render_in_workers", counted)
+    state = BuildState()
+    config = corpus_config(corpus, tmp_path / "site", workers=2)
+    build(config, state=state)
+    assert len(pooled) == 1 and pooled[0] == state.pages.rendered > 100
+    edit_seed(corpus)
+    build(config, state=state)
+    assert len(pooled) == 1
+    assert 50 > state.pages.rendered > 0 and state.pages.kept > 100
+    cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
+    built_as_cold(tmp_path / "site", cold)

@@ -102,11 +102,13 @@ class Fingerprinter:
 
 
 def hashed_by_repr(value: object) -> bool:
-    """Whether ``repr(value)`` shows all it holds: text, a number, ``None`` or a frozen
-    dataclass that says so (``FINGERPRINT_BY_REPR``)."""
+    """Whether ``repr(value)`` shows all it holds: text, a number, ``None``, a tuple of texts
+    or a frozen dataclass that says so (``FINGERPRINT_BY_REPR``)."""
     kind = type(value)
     if kind in (str, int, bool) or value is None:
         return True
+    if kind is tuple:
+        return all(type(item) is str for item in value)  # type: ignore[attr-defined]
     fields = _dataclass_fields(kind)
     return fields is not None and fields[2]
 

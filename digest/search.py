@@ -96,9 +96,7 @@ def build_search_index(
         bounds.append([parts.vocabulary[shard.first], parts.vocabulary[shard.last], size])
     del parts
     shards.clear()
-    doc_shards = _doc_shards(papers, {t.slug: t.name for t in digest.themes})
-    for number, docs in enumerate(doc_shards):
-        yield _script(f"search/docs-{number}.js", "digestSearchDocs", number, _json(docs))
+    yield from _doc_shard_pages(papers, {t.slug: t.name for t in digest.themes}, memo)
     manifest = {
         "version": 3,
         "lunr": lunr.__TARGET_JS_VERSION__,
@@ -413,8 +411,29 @@ def _shard_vectors(parts: IndexParts, entries: np.ndarray, first: int = 0) -> li
     return vectors
 
 
-def _doc_shards(papers: Sequence[Paper], themes: dict[str, str]) -> list[list[dict[str, Any]]]:
-    docs = [
+def _doc_shard_pages(
+    papers: Sequence[Paper], themes: dict[str, str], memo: PageMemo | None
+) -> Iterator[Page]:
+    """What results show, ``DOCS_PER_SHARD`` papers a file; with ``memo``, a file whose papers
+    show the same as in the last build is kept rather than made again."""
+    for number, start in enumerate(range(0, len(papers), DOCS_PER_SHARD)):
+        chunk = papers[start : start + DOCS_PER_SHARD]
+        path = f"search/docs-{number}.js"
+        shown = [
+            (p.id, p.title, themes.get(p.theme or "", ""), p.keyphrases, p.abstract) for p in chunk
+        ]
+        fingerprint = hashlib.sha256(repr(shown).encode("utf-8", "surrogatepass")).hexdigest()
+        record = memo.recorded(path, fingerprint) if memo else None
+        kept = memo.keep(path, record) if memo and record else None
+        if kept is not None:
+            yield kept
+            continue
+        content = _script(path, "digestSearchDocs", number, _json(_docs(chunk, themes))).content
+        yield memo.made(path, fingerprint, content) if memo else Page(path, content)
+
+
+def _docs(papers: Sequence[Paper], themes: dict[str, str]) -> list[dict[str, Any]]:
+    return [
         {
             "t": p.title,
             "h": themes.get(p.theme or "", ""),
@@ -424,7 +443,6 @@ def _doc_shards(papers: Sequence[Paper], themes: dict[str, str]) -> list[list[di
         }
         for p in papers
     ]
-    return [docs[i : i + DOCS_PER_SHARD] for i in range(0, len(docs), DOCS_PER_SHARD)]
 
 
 SCRIPT_END = b");\n"

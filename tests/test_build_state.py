@@ -11,7 +11,7 @@ import pytest
 
 from digest.build import build
 from digest.build_state import BuildState
-from digest.fingerprint import Fingerprinter
+from digest.fingerprint import Fingerprinter, hashed_by_repr
 from digest.model import Paper, PaperDate, Source, Theme
 from digest.output import MARKER
 from digest.tracked_site import TrackedSite, dep_value
@@ -237,6 +237,8 @@ def test_model_values_hashed_by_repr_still_show_any_difference() -> None:
     assert Fingerprinter().digest(paper) == Fingerprinter().digest(_paper("a"))
     theme = Theme("t", "T", ("x",), ())
     assert Fingerprinter().digest(theme) != Fingerprinter().digest(replace(theme, name="U"))
+    assert all(map(hashed_by_repr, [paper, theme, "text", 3, None, ("missing",)]))
+    assert not any(map(hashed_by_repr, [{"a": 1}, ("a", 1), [paper], object()]))
 
 
 def test_objects_of_unknown_kinds_never_match_another_build() -> None:

@@ -16,8 +16,10 @@ from lunr.index import Index
 
 from digest import search, search_terms
 from digest.cache import ContentCache
+from digest.fingerprint import Fingerprinter
 from digest.merge import merge_records
 from digest.model import Digest, Paper
+from digest.page_memo import PageMemo
 from digest.parallel import cached_map
 from digest.search import (
     assemble_index,
@@ -241,3 +243,28 @@ def test_the_index_made_on_worker_processes_is_the_one_made_in_one(
     pooled = [(p.path, p.content) for p in search.build_search_index(digest, workers=2)]
     assert sum(path.startswith("search/terms-") for path, _ in alone) > 20
     assert pooled == alone
+
+
+def test_document_shards_whose_papers_show_the_same_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "DOCS_PER_SHARD", 10)
+    papers = tuple(merge_records(load_records([SEEDS])))
+    memo = PageMemo()
+    memo.begin(tmp_path, "base", Fingerprinter())
+    for page in search.build_search_index(
+        Digest(papers=papers, themes=(), keyphrases=()), memo=memo
+    ):
+        (tmp_path / page.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page.path).write_bytes(page.content)
+    memo.commit()
+    edited = (*papers[:25], replace(papers[25], title="Otters in the title"), *papers[26:])
+    digest = Digest(papers=edited, themes=(), keyphrases=())
+    memo.begin(tmp_path, "base", Fingerprinter())
+    pages = {page.path: page for page in search.build_search_index(digest, memo=memo)}
+    fresh = {page.path: page.content for page in search.build_search_index(digest)}
+    docs = sorted(path for path in pages if path.startswith("search/docs-"))
+    assert len(docs) == 8
+    assert [path for path in docs if not pages[path].unchanged] == ["search/docs-2.js"]
+    assert b"Otters in the title" in pages["search/docs-2.js"].content
+    assert {path: pages[path].content for path in docs} == {path: fresh[path] for path in docs}

@@ -50,6 +50,7 @@ class WriteStats:
     seen: set[str] = field(default_factory=set, repr=False)
     folders: set[Path] = field(default_factory=set, repr=False)
     staged: list[str] = field(default_factory=list, repr=False)  # written into the stage
+    removed: list[str] = field(default_factory=list, repr=False)  # the last build's, not made
 
 
 def check_output_folder(out: Path) -> set[str]:
@@ -88,7 +89,7 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
         marker = {"generator": "digest", "files": sorted(stats.files)}
         (stage / MARKER).write_text(json.dumps(marker, indent=0) + "\n", encoding="utf-8")
         _check_new_paths(out, owned, stats.files)
-        gone = sorted(owned - stats.seen)
+        gone = stats.removed = sorted(owned - stats.seen)
         if owned and (len(stats.staged) + len(gone)) * IN_PLACE_SHARE <= len(stats.files):
             _move_in(stage, out, [*stats.staged, MARKER], gone)
             _remove_tree(stage)

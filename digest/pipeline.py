@@ -28,7 +28,13 @@ from digest.sitemap import with_sitemap
 from digest.sources import load_records
 from digest.theme_map import layout_theme_map
 from digest.themes import group_themes
-from digest.up_to_date import BuildRecord, output_fingerprint, output_intact, remember_build
+from digest.up_to_date import (
+    BuildRecord,
+    output_after_write,
+    output_intact,
+    remember_build,
+    site_files,
+)
 
 
 def run_pipeline(
@@ -42,7 +48,8 @@ def run_pipeline(
 ) -> tuple[BuildRecord, WriteStats]:
     """Every stage once, then the new site swapped in and remembered for the next build."""
     state = state or BuildState()
-    state.begin(config, cache, output_intact(config, cache))
+    found = site_files(config.out)
+    state.begin(config, cache, output_intact(config, cache, found))
     env = state.environment(config, make_environment)
     records = load_records(config.sources, config.max_abstract_chars, state.read_file)
     papers = merge_records(records)
@@ -69,7 +76,7 @@ def run_pipeline(
     state.commit(digest)
     record = BuildRecord(
         inputs=inputs,
-        output=output_fingerprint(config.out),
+        output=output_after_write(config.out, found, stats),
         records=len(records),
         papers=len(digest.papers),
         themes=len(digest.themes),

@@ -20,7 +20,7 @@ from typing import Any
 from digest.cache import ContentCache, content_key
 from digest.config import Config
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
-from digest.output import folder_entries
+from digest.output import MARKER, WriteStats, folder_entries
 from digest.resources import builtin_dir, template_dirs
 
 log = logging.getLogger("digest")
@@ -66,17 +66,55 @@ def input_fingerprint(config: Config) -> str:
     return hasher.hexdigest()
 
 
+SiteFiles = dict[str, tuple[int, int, int]]  # path in the site: size, mtime (ns), inode
+
+
+def site_files(out: Path) -> SiteFiles | None:
+    """Every file of the site folder, as ``output_fingerprint`` sees it (``None`` if the
+    folder cannot be read)."""
+    try:
+        return {rel: _seen(entry.stat()) for rel, entry in folder_entries(out) if entry.is_file()}
+    except OSError:
+        return None
+
+
 def output_fingerprint(out: Path) -> str:
     """Names, sizes and modification times of every file in the site folder: any edit, removal
     or addition there (by a person or another tool) means the folder must be built again."""
-    try:
-        files = sorted((rel, entry.stat()) for rel, entry in folder_entries(out) if entry.is_file())
-    except OSError:
+    return files_fingerprint(site_files(out))
+
+
+def files_fingerprint(files: SiteFiles | None) -> str:
+    if files is None:
         return ""
     hasher = hashlib.sha256()
-    for rel, stat in files:
-        hasher.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\n".encode())
+    for rel in sorted(files):
+        size, mtime, inode = files[rel]
+        hasher.update(f"{rel}\0{size}\0{mtime}\0{inode}\n".encode())
     return hasher.hexdigest()
+
+
+def output_after_write(out: Path, before: SiteFiles | None, stats: WriteStats) -> str:
+    """``output_fingerprint`` after a build that found ``before`` in the site folder, reading
+    only what it wrote: every other file is the one ``before`` saw, moved in place or linked
+    into the new folder (a copy, where links fail, only reads as changed on the next build,
+    which then checks the files it keeps). A file edited by someone while the build ran reads
+    as changed too, where a walk after the build would have taken it for the build's own."""
+    if before is None:
+        return output_fingerprint(out)
+    files = dict(before)
+    for rel in stats.removed:
+        files.pop(rel, None)
+    for rel in [*stats.staged, MARKER]:
+        try:
+            files[rel] = _seen(os.stat(out / rel))
+        except OSError:
+            files.pop(rel, None)
+    return files_fingerprint(files)
+
+
+def _seen(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRecord | None:
@@ -92,12 +130,13 @@ def unchanged_build(config: Config, cache: ContentCache, inputs: str) -> BuildRe
     return record
 
 
-def output_intact(config: Config, cache: ContentCache) -> bool:
-    """Whether every file of the site folder is as the last successful build into it left
-    it (names, sizes, times, inodes), so a rebuild may take the files it keeps on trust."""
+def output_intact(config: Config, cache: ContentCache, files: SiteFiles | None) -> bool:
+    """Whether every file of the site folder (``files``, from ``site_files``) is as the last
+    successful build into it left it (names, sizes, times, inodes), so a rebuild may take the
+    files it keeps on trust."""
     key = _record_key(config)
     record = _record_from_json(cache.get_many([key]).get(key))
-    return record is not None and record.output == output_fingerprint(config.out)
+    return record is not None and record.output == files_fingerprint(files)
 
 
 def remember_build(config: Config, cache: ContentCache, record: BuildRecord) -> None:

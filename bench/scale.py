@@ -139,7 +139,11 @@ STAGES = {
     "catalog/feeds/sitemap": ("build_catalog", "build_feeds", "with_sitemap"),
     "write": ("write_site",),
 }
-STATE_STAGES = {"themes": ("reuse_themes",), "setup": ("begin", "environment", "commit")}
+STATE_STAGES = {
+    "themes": ("reuse_themes",),
+    "theme map": ("reuse_theme_map",),
+    "setup": ("begin", "environment", "commit"),
+}
 # Inside those stages: the per-paper half (YAKE, lunr's pipeline; on all cores when uncached),
 # so "keyphrases" and "search index" keep only their corpus-wide half; and the cache's I/O.
 SUB_STAGES = {

@@ -61,8 +61,13 @@ def content_keys(shared: Sequence[Any], items: Iterable[Sequence[Any]]) -> list[
     return keys
 
 
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """``json.dumps`` with ``content_key``'s settings, without making an encoder per call (~2 µs
+    of the ~9 a paper's key takes; a 10,000-paper rebuild computes 40,000)."""
+    return _KEY_ENCODER.encode(value)
 
 
 def cached_value(

@@ -1,11 +1,12 @@
 """Rendering a large site on all cores.
 
 Jinja renders a page in about a millisecond and a 10,000-paper site has 17,000 pages, so
-rendering is the largest stage after keyphrase extraction. Each worker gets the digest once
-and plans the pages as the build process does, so a page travels as its path and its last
-record; the worker checks it against the record, renders it if needed, and pages come back in
-plan order. A page a worker fails on is made again by the build process, which then reports
-the error exactly as a build without workers would.
+rendering is the largest stage after keyphrase extraction. The build process first sets aside
+the pages whose records say they are unchanged (``page_memo``); workers start only for a
+thousand pages or more left to render. Each worker gets the digest once and plans the pages as
+the build process does, so a page travels as its path and its last record; the worker renders
+it, and pages come back in plan order. A page a worker fails on is made again by the build
+process, which then reports the error exactly as a build without workers would.
 """
 
 from __future__ import annotations

@@ -66,7 +66,14 @@ def run_pipeline(
         _stage(progress, "related"),
     )
     pages = chain(
-        render_site(digest, config, env, state.pages, progress=_stage(progress, "render")),
+        render_site(
+            digest,
+            config,
+            env,
+            state.pages,
+            progress=_stage(progress, "render"),
+            checking=_stage(progress, "check pages"),
+        ),
         build_search_index(digest, cache, config.workers, _stage(progress, "search"), state.pages),
         [build_catalog(digest)],
         build_feeds(digest, config),

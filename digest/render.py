@@ -102,9 +102,11 @@ def render_site(
     memo: PageMemo | None = None,
     only: Collection[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    checking: Callable[[int, int], None] | None = None,
 ) -> Iterator[Page]:
     """Every page of the site (or those whose paths are in ``only``), the cheap ones first;
-    with page records, a large site is rendered on all cores (see ``page_pool``)."""
+    with page records, a large site is rendered on all cores (see ``page_pool``), after the
+    unchanged pages are found (``checking`` hears how many are checked)."""
     site = site_context(digest, config)
 
     def planned() -> Iterator[PlannedPage]:
@@ -116,7 +118,7 @@ def render_site(
         render = page_renderer(env, site)
         pages = (render(p.job()) for p in planned())
     else:
-        pages = memo.render_pages(planned(), total, env, site, digest, config)
+        pages = memo.render_pages(planned(), total, env, site, digest, config, checking)
     for done, page in enumerate(pages, start=1):
         yield page
         if progress is not None:

@@ -439,7 +439,9 @@ def before_and_after(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return root, edited / "site"
 
 
-@pytest.mark.parametrize("stage", ["keyphrases", "themes", "related", "render", "search"])
+@pytest.mark.parametrize(
+    "stage", ["keyphrases", "themes", "related", "check pages", "render", "search"]
+)
 def test_ctrl_c_at_any_stage_leaves_the_previous_site_and_a_valid_cache(
     before_and_after: tuple[Path, Path],
     tmp_path: Path,

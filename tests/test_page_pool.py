@@ -129,8 +129,13 @@ def test_workers_start_only_when_enough_pages_are_left_to_render(
     build(config, state=state)
     assert len(pooled) == 1 and pooled[0] == state.pages.rendered > 100
     edit_seed(corpus)
-    build(config, state=state)
+    heard: list[tuple[str, int, int]] = []
+    build(config, state=state, progress=lambda *report: heard.append(report))
     assert len(pooled) == 1
+    pages = state.pages.kept + state.pages.rendered
+    checks = [(done, total) for stage, done, total in heard if stage == "check pages"]
+    assert checks[-1] == (pages, pages)  # reported before the first page comes out
+    assert heard.index(("check pages", pages, pages)) < heard.index(("render", 1, pages))
     assert 50 > state.pages.rendered > 0 and state.pages.kept > 100
     cold = replace(config, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache", workers=1)
     built_as_cold(tmp_path / "site", cold)

@@ -4,8 +4,9 @@ The map is geometry computed once at build time and written as static SVG by a t
 it reads without JavaScript and costs the browser nothing but parsing. Layout:
 
 1. Vectors: TF-IDF of title, abstract and keyphrases, truncated SVD to at most 50 dimensions
-   (``random_state`` fixed, one BLAS thread), unit length. Papers are sorted by id first, so
-   the input order never changes a coordinate.
+   (``random_state`` fixed, one BLAS thread, fitted on the theme sample's titles and
+   abstracts), unit length. Papers are sorted by id first, so the input order never changes a
+   coordinate.
 2. Themes: each theme's centroid is placed in 2-D by classical MDS of the centroids (PCA of
    the centred centroids, signs fixed); discs with area proportional to paper count are then
    drawn towards the middle and pushed apart until they touch without overlapping, so themes
@@ -221,7 +222,7 @@ def paper_vectors(ordered: Sequence[Paper], cache: ContentCache | None = None) -
     times slower, and one thread gives the same floating-point sums on every machine."""
     texts = [_text(p) for p in ordered]
     sample = theme_sample([p.id for p in ordered])
-    model = _map_model([texts[i] for i in sample.tolist()], cache)
+    model = _map_model([_fit_text(ordered[i]) for i in sample.tolist()], cache)
     keys = content_keys(("map-vector", model.key), ((t,) for t in texts))
     rows = cached_rows(
         cache,
@@ -278,6 +279,12 @@ def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _fit_text(paper: Paper) -> str:
+    """What the model is fitted on: not the keyphrases, which an edit elsewhere in the corpus
+    can re-rank (see ``digest.themes``), so that such an edit never refits it."""
+    return f"{paper.title} {paper.abstract}"
 
 
 def _text(paper: Paper) -> str:

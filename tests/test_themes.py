@@ -297,3 +297,30 @@ def test_a_cached_grouping_equals_a_fresh_one_and_an_edit_outside_the_sample_pla
     fits.clear()
     assert group_themes(moved, cache=cache) == group_themes(moved)
     assert fits == [1, 1]  # a sample paper's edit refits, cached or not
+
+
+def test_keyphrases_re_ranked_in_the_sample_rename_at_most_and_never_regroup(
+    monkeypatch, tmp_path
+) -> None:
+    """An edit anywhere moves the corpus counts keyphrase ranking reads, so sample papers'
+    keyphrases can change without their text: the clusters come from the text alone."""
+    from digest import themes as themes_module
+    from digest.cache import ContentCache
+
+    monkeypatch.setattr(themes_module, "THEME_SAMPLE", 40)
+    papers = _corpus(per_topic=25)
+    sample = _sampled(papers)
+    cache = ContentCache(tmp_path)
+    _, themes = group_themes(papers, cache=cache)
+    fits = []
+    real_fit = themes_module.fit_theme_model
+    monkeypatch.setattr(themes_module, "fit_theme_model", lambda *a: fits.append(1) or real_fit(*a))
+    reranked = [
+        replace(p, keyphrases=(*p.keyphrases[:2], "learning approach")) if p.id in sample else p
+        for p in papers
+    ]
+    cached, regrouped = group_themes(reranked, cache=cache)
+    assert fits == []
+    assert [t.paper_ids for t in regrouped] == [t.paper_ids for t in themes]
+    assert (cached, regrouped) == group_themes(reranked)
+    assert fits == [1]

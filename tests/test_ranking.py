@@ -122,10 +122,23 @@ def test_the_snapshot_ranks_as_a_fresh_ranking_through_edits_and_additions(tmp_p
         read.clear()
         assert ranking.rank_keyphrases(keys, candidates_of, 5, cache) == rank_corpus(corpus, 5)
         assert len(read) == len(corpus)  # the corpus size moved: every paper is ranked again
-    kept = cache.get_pickled("keyphrase-ranking", _memo_key(5))
+    kept = ranking._loaded(cache.get_blob("keyphrase-ranking", _memo_key(5)))
     fresh = ContentCache(tmp_path / "fresh")
     ranking.ranked_with_memo(corpus, keys, 5, fresh)
-    assert kept == fresh.get_pickled("keyphrase-ranking", _memo_key(5))
+    assert kept is not None
+    assert kept == ranking._loaded(fresh.get_blob("keyphrase-ranking", _memo_key(5)))
+
+
+def test_an_unreadable_snapshot_is_ranked_afresh(tmp_path: Path) -> None:
+    corpus = _random_corpus(random.Random(5), 50)
+    keys = [f"paper {i}" for i in range(len(corpus))]
+    cache = ContentCache(tmp_path / "cache")
+    first = ranking.ranked_with_memo(corpus, keys, 5, cache)
+    stored = cache.get_blob("keyphrase-ranking", _memo_key(5))
+    assert stored is not None and ranking._loaded(stored) is not None
+    cache.put_blob("keyphrase-ranking", _memo_key(5), stored[: len(stored) // 2])
+    assert ranking._loaded(cache.get_blob("keyphrase-ranking", _memo_key(5))) is None
+    assert ranking.ranked_with_memo(corpus, keys, 5, cache) == first
 
 
 def test_an_unchanged_corpus_reads_no_candidates(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ class PageMemo:
 
         jobs = ((page, self.records.get(page.path)) for page in planned)
         if count >= POOL_THRESHOLD and worker_count(config.workers) > 1:
-            made = self._checked_here(jobs, here, tracked, digest, config, (count, checking))
+            made = self._checked_here(jobs, count, here, tracked, (digest, config), checking)
         else:
             made = (here(page, previous) for page, previous in jobs)
         for done in made:
@@ -101,17 +101,16 @@ class PageMemo:
     def _checked_here(
         self,
         jobs: Iterable[tuple[PlannedPage, PageRecord | None]],
+        count: int,
         here: Callable[[PlannedPage, PageRecord | None], Rendered],
         site: TrackedSite,
-        digest: Digest,
-        config: Config,
-        progress: tuple[int, Callable[[int, int], None] | None],
+        built_from: tuple[Digest, Config],
+        checking: Callable[[int, int], None] | None,
     ) -> Iterator[Rendered]:
         """Pages whose inputs are unchanged are found in this process, and workers start only
         if enough pages are left to render: each worker is sent the whole digest, so starting
-        them took longer than checking a 10,000-paper site's 17,000 pages here. ``progress``:
-        the page count and who hears how many are checked (~15 s at 100,000 papers)."""
-        count, checking = progress
+        them took longer than checking a 10,000-paper site's 17,000 pages here. ``checking``
+        hears how many of the ``count`` jobs are checked (~15 s at 100,000 papers)."""
         checked: list[tuple[PlannedPage, PageRecord | None, bool]] = []
         for page, previous in jobs:
             checked.append((page, previous, self.maker.fresh(page.job(), previous, site)))
@@ -121,7 +120,7 @@ class PageMemo:
             checking(len(checked), count)
         stale = [(page, previous) for page, previous, unchanged in checked if not unchanged]
         if len(stale) >= POOL_THRESHOLD:
-            rendered = render_in_workers(stale, here, digest, config, self.maker)
+            rendered = render_in_workers(stale, here, *built_from, self.maker)
         else:
             rendered = (here(page, previous) for page, previous in stale)
         try:

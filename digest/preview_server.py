@@ -268,7 +268,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             f'"{stat.st_ino:x}-{stat.st_size:x}-{stat.st_mtime_ns:x}'
             f'-{current.session}-{current.build}"'
         )
-        if status == HTTPStatus.OK and self._not_modified(etag, modified):
+        if status == HTTPStatus.OK and self._not_modified(etag, modified, by_date=False):
             self._send_not_modified(etag, modified)
             return
         script = (
@@ -284,14 +284,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(body)
 
-    def _not_modified(self, etag: str, modified: float) -> bool:
+    def _not_modified(self, etag: str, modified: float, by_date: bool = True) -> bool:
+        """Whether the browser's copy is current. ``by_date``: whether If-Modified-Since may say
+        so when no If-None-Match came; not for HTML, which names the build it was served in:
+        a preview and the full build after it fall within the one second a date can tell, and
+        the page then came back from the browser's cache still at the preview's build."""
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:
             return etag in [tag.strip() for tag in if_none_match.split(",")] or (
                 if_none_match.strip() == "*"
             )
         if_modified_since = self.headers.get("If-Modified-Since")
-        if not if_modified_since:
+        if not if_modified_since or not by_date:
             return False
         try:
             since = parsedate_to_datetime(if_modified_since).timestamp()

@@ -478,6 +478,15 @@ def test_if_modified_since_gives_304(served: Served) -> None:
     assert served.request("/index.html", headers={"If-None-Match": etag}).status == 304
 
 
+def test_a_page_is_not_taken_as_current_by_its_date_alone(served: Served) -> None:
+    """A page names the build it was served in, and two builds can fall within the one second
+    a date tells: a browser asking by date alone (Chromium did, reloading) gets the page again."""
+    page = served.request("/index.html")
+    since = page.headers["last-modified"]
+    again = served.request("/index.html", headers={"If-Modified-Since": since})
+    assert again.status == 200 and again.body == page.body
+
+
 def test_missing_pages_get_the_sites_404_page_with_status_404(served: Served) -> None:
     response = served.request("/no/such/page.html")
     assert response.status == 404

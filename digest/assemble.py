@@ -171,9 +171,31 @@ def _same_theme_fill(
         mates = np.flatnonzero(themes == theme)[:MAX_POSTINGS_FOR_RELATED]
         shared = (has_word[[i for i, _ in wanting]] @ has_word[mates].T).toarray()
         for (i, ranked), overlap in zip(wanting, shared, strict=True):
-            free = (mates != i) & ~np.isin(mates, ranked)
-            order = np.lexsort((id_rank[mates[free]], -overlap[free]))[: count - len(ranked)]
-            yield i, tuple(papers[j].id for j in mates[free][order].tolist())
+            free = mates != i
+            for taken in ranked.tolist():
+                free &= mates != taken
+            yield (
+                i,
+                tuple(
+                    papers[j].id
+                    for j in _most_words(mates[free], overlap[free], id_rank, count - len(ranked))
+                ),
+            )
+
+
+def _most_words(
+    candidates: np.ndarray, overlap: np.ndarray, id_rank: np.ndarray, want: int
+) -> list[int]:
+    """The ``want`` candidates sharing the most words, ties to the smaller id: one sort key
+    (overlaps are whole numbers, ranks below the paper count), partitioned rather than sorted
+    whole (2,500 short lists a theme's 1,000 papers long at 10,000 papers)."""
+    key = -overlap.astype(np.int64) * (len(id_rank) + 1) + id_rank[candidates]
+    if want < len(key):
+        top = np.argpartition(key, want - 1)[:want]
+        top = top[np.argsort(key[top])]
+    else:
+        top = np.argsort(key)
+    return candidates[top].tolist()
 
 
 def _theme_numbers(papers: Sequence[Paper]) -> np.ndarray:

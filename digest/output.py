@@ -78,14 +78,15 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
     _remove_tree(stage)
     stage.mkdir(parents=True)
     stats = WriteStats()
+    old = out if out.is_dir() else None  # a first build has no files to compare with
     try:
         for page in pages:
-            _write(stage, out, page.path, page.content, stats, page.unchanged)
+            _write(stage, old, page.path, page.content, stats, page.unchanged)
         for static_dir in static_dirs:
             for source in sorted(static_dir.rglob("*")):
                 if source.is_file() and not source.name.startswith("."):
                     rel = "static/" + source.relative_to(static_dir).as_posix()
-                    _write(stage, out, rel, source.read_bytes(), stats)
+                    _write(stage, old, rel, source.read_bytes(), stats)
         marker = {"generator": "digest", "files": sorted(stats.files)}
         (stage / MARKER).write_text(json.dumps(marker, indent=0) + "\n", encoding="utf-8")
         _check_new_paths(out, owned, stats.files)
@@ -104,13 +105,18 @@ def write_site(out: Path, pages: Iterable[Page], static_dirs: Iterable[Path]) ->
 
 
 def _write(
-    stage: Path, out: Path, rel: str, content: bytes, stats: WriteStats, unchanged: bool = False
+    stage: Path,
+    old: Path | None,
+    rel: str,
+    content: bytes,
+    stats: WriteStats,
+    unchanged: bool = False,
 ) -> None:
     if rel in stats.seen:
         return
     stats.seen.add(rel)
     stats.files.append(rel)
-    if unchanged or _same_bytes(out / rel, content):
+    if unchanged or (old is not None and _same_bytes(old / rel, content)):
         stats.unchanged += 1
         return
     target = stage / rel

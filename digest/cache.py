@@ -197,22 +197,30 @@ class ContentCache:
         except sqlite3.Error:
             pass
 
-    def note_needed(self, keys: Iterable[str]) -> None:
-        """Marks entries as used though this build did not read them: a snapshot of them stood
-        in (see ``ranking`` and ``search_terms``), and a build without it will read them.
-        Like ``get_many``, writes only for entries last noted over a day ago."""
+    def note_needed(self, keys: Iterable[str], snapshot: str) -> None:
+        """Marks entries as used though this build did not read them: ``snapshot`` (see
+        ``ranking`` and ``search_terms``) stood in for them, and a build without it will read
+        them. Like ``get_many``, writes only for entries last noted over a day ago; and looks
+        at them at most once a day per snapshot (a 10,000-paper rebuild spent 0.14 s on it):
+        use times count in days, and keys new since the last look were written since."""
         conn = self._connect()
         wanted = list(dict.fromkeys(keys))
         if conn is None or not wanted:
             return
+        marker = f"needed-noted:{snapshot}"
+        now = self.clock()
         used: dict[str, float] = {}
         try:
+            row = conn.execute("SELECT used FROM entries WHERE key = ?", (marker,)).fetchone()
+            if row is not None and row[0] >= now - DAY:
+                return
             for chunk, marks in _batches(wanted):
                 sql = f"SELECT key, used FROM entries WHERE used < ? AND key IN ({marks})"
-                used.update(conn.execute(sql, [self.clock() - DAY, *chunk]))
+                used.update(conn.execute(sql, [now - DAY, *chunk]))
         except sqlite3.Error:
             return
         self._note_use(conn, "entries", "key", used)
+        self.put_many({marker: now})
 
     def put_many(self, items: Mapping[str, Any]) -> None:
         conn = self._connect()

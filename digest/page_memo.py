@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -87,7 +87,7 @@ class PageMemo:
 
         jobs = ((page, self.records.get(page.path)) for page in planned)
         if count >= POOL_THRESHOLD and worker_count(config.workers) > 1:
-            made = self._checked_here(jobs, count, here, tracked, (digest, config), checking)
+            made = self._made(self._checks(jobs, count, tracked, checking), here, digest, config)
         else:
             made = (here(page, previous) for page, previous in jobs)
         for done in made:
@@ -98,19 +98,17 @@ class PageMemo:
                 self.rendered += 1
             yield done.page
 
-    def _checked_here(
+    def _checks(
         self,
         jobs: Iterable[tuple[PlannedPage, PageRecord | None]],
         count: int,
-        here: Callable[[PlannedPage, PageRecord | None], Rendered],
         site: TrackedSite,
-        built_from: tuple[Digest, Config],
         checking: Callable[[int, int], None] | None,
-    ) -> Iterator[Rendered]:
-        """Pages whose inputs are unchanged are found in this process, and workers start only
-        if enough pages are left to render: each worker is sent the whole digest, so starting
-        them took longer than checking a 10,000-paper site's 17,000 pages here. ``checking``
-        hears how many of the ``count`` jobs are checked (~15 s at 100,000 papers)."""
+    ) -> list[tuple[PlannedPage, PageRecord | None, bool]]:
+        """Each job with whether its page is unchanged, found in this process: each worker is
+        sent the whole digest, so starting them took longer than checking a 10,000-paper
+        site's 17,000 pages here. ``checking`` hears how many of the ``count`` jobs are
+        checked (~15 s at 100,000 papers)."""
         checked: list[tuple[PlannedPage, PageRecord | None, bool]] = []
         for page, previous in jobs:
             checked.append((page, previous, self.maker.fresh(page.job(), previous, site)))
@@ -118,9 +116,21 @@ class PageMemo:
                 checking(len(checked), count)
         if checking is not None:
             checking(len(checked), count)
+        return checked
+
+    def _made(
+        self,
+        checked: list[tuple[PlannedPage, PageRecord | None, bool]],
+        here: Callable[[PlannedPage, PageRecord | None], Rendered],
+        digest: Digest,
+        config: Config,
+    ) -> Iterator[Rendered]:
+        """The checked pages in order: the unchanged kept, the others rendered, in workers
+        only when enough are left to render."""
         stale = [(page, previous) for page, previous, unchanged in checked if not unchanged]
+        rendered: Generator[Rendered, None, None]
         if len(stale) >= POOL_THRESHOLD:
-            rendered = render_in_workers(stale, here, *built_from, self.maker)
+            rendered = render_in_workers(stale, here, digest, config, self.maker)
         else:
             rendered = (here(page, previous) for page, previous in stale)
         try:
@@ -131,9 +141,7 @@ class PageMemo:
                 kept = self.maker.kept(page.path, previous) if previous is not None else None
                 yield kept or here(page, None)
         finally:
-            close = getattr(rendered, "close", None)
-            if close is not None:
-                close()
+            rendered.close()
 
     def recorded(self, path: str, fingerprint: str) -> PageRecord | None:
         """For a file made by code rather than a template (a search shard): the last build's

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,7 +44,7 @@ MakeHere = Callable[[PlannedPage, PageRecord | None], Rendered]
 
 def render_in_workers(
     jobs: Iterable[Job], here: MakeHere, digest: Digest, config: Config, maker: PageMaker
-) -> Iterator[Rendered]:
+) -> Generator[Rendered, None, None]:
     """Each job's page, in order; ``here`` makes a page in this process when a worker could
     not. Closing the iterator early (an interrupted build) stops the workers."""
     sent: deque[list[Job]] = deque()

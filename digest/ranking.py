@@ -70,7 +70,8 @@ def rank_keyphrases(
     if cache is not None and snapshot != last:
         cache.put_blob("keyphrase-ranking", memo_key, _stored(snapshot))
     if cache is not None and updated is not None:
-        cache.note_needed(keys)  # the candidates the snapshot stood in for stay in the cache
+        # the candidates the snapshot stood in for stay in the cache
+        cache.note_needed(keys, "keyphrase-ranking")
     return chosen
 
 

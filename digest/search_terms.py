@@ -95,7 +95,8 @@ def numbered_terms(
         docs = [added[i] if i in added else last.docs[key] for i, key in enumerate(keys)]
     terms = list(numbering)
     if cache is not None and last is not None:
-        cache.note_needed(keys)  # the terms the snapshot stood in for stay in the cache
+        # the terms the snapshot stood in for stay in the cache
+        cache.note_needed(keys, "search-terms")
     if cache is not None and (last is None or new or len(keys) != len(last.docs)):
         counted = len(terms) if last is None else last.fresh_terms
         snapshot = TermSnapshot(tuple(terms), dict(zip(keys, docs, strict=True)), counted)

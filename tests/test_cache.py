@@ -46,9 +46,23 @@ def test_entries_a_snapshot_stood_in_for_are_kept(tmp_path: Path) -> None:
     cache.put_many({"needed": 1, "forgotten": 2})
     for _ in range(UNUSED_DAYS + 5):
         clock.now += DAY
-        cache.note_needed(["needed", "never stored"])
+        cache.note_needed(["needed", "never stored"], "snapshot")
     assert cache.prune() == 1
     assert cache.get_many(["needed", "forgotten"]) == {"needed": 1}
+
+
+def test_needed_entries_are_looked_at_once_a_day_per_snapshot(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = ContentCache(tmp_path, clock)
+    cache.put_many({"a": 1, "b": 2, "c": 3})
+    clock.now += 2 * DAY
+    cache.note_needed(["a"], "snapshot")
+    clock.now += DAY // 2
+    cache.note_needed(["b"], "snapshot")  # the same day: not looked at
+    cache.note_needed(["c"], "another snapshot")
+    clock.now += (UNUSED_DAYS - 1) * DAY - DAY // 2
+    assert cache.prune() == 1
+    assert cache.get_many(["a", "b", "c"]) == {"a": 1, "c": 3}
 
 
 def test_a_cache_from_before_use_times_is_kept_and_read(tmp_path: Path) -> None:

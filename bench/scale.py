@@ -149,6 +149,11 @@ STATE_STAGES = {
 SUB_STAGES = {
     "keyphrases: per paper (pool)": (("digest.keyphrases", "cached_map"),),
     "search index: per paper (pool)": (("digest.search_terms", "cached_map"),),
+    # On a rebuild the search index, catalog and feeds are made in a forked process while this
+    # one renders (digest.forked_pages); this is the time the build process waited for them.
+    "search/catalog/feeds: waited for second process": (
+        ("digest.forked_pages", "ForkedPages.pages"),
+    ),
     "cache read/write (SQLite)": (
         ("digest.cache", "ContentCache.get_many"),
         ("digest.cache", "ContentCache.put_many"),

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from digest.model import Digest, Paper
+from digest.model import Paper, Theme
 from digest.output import Page
 from digest.paths import paper_path
 
 CATALOG_PATH = "papers.json"
 
 
-def build_catalog(digest: Digest) -> Page:
+def build_catalog(papers: Sequence[Paper], themes: Sequence[Theme]) -> Page:
     """One paper per line: a diff of two builds shows the papers that changed, and the
     encoding stays in C (``indent`` sends ``json`` to its pure-Python encoder, 2.5 s at
     10,000 papers against 0.2 s)."""
-    names = {t.slug: t.name for t in digest.themes}
-    ordered = sorted(digest.papers, key=lambda p: p.id)
+    names = {t.slug: t.name for t in themes}
+    ordered = sorted(papers, key=lambda p: p.id)
     lines = ",\n".join(json.dumps(_entry(p, names), ensure_ascii=False) for p in ordered)
     text = '{"papers": [\n' + lines + "\n]}\n" if lines else '{"papers": []}\n'
     return Page(CATALOG_PATH, text.encode("utf-8"))

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 from digest import __version__
 from digest.config import Config
-from digest.model import Digest, Paper, Theme
+from digest.model import Paper, Theme
 from digest.output import Page
 from digest.paths import FEED_PATH, absolute_url, paper_path, theme_feed_path, theme_path
 
@@ -30,20 +30,20 @@ _NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udff
 _EPOCH = date(1970, 1, 1)
 
 
-def build_feeds(digest: Digest, config: Config) -> list[Page]:
+def build_feeds(papers: Sequence[Paper], themes: Sequence[Theme], config: Config) -> list[Page]:
     """``feed.xml`` and ``themes/<slug>.xml``, each with its FEED_ENTRIES newest dated papers."""
     if config.base_url is None:
         return []
-    dated = newest_dated(digest.papers)
+    dated = newest_dated(papers)
     by_theme: dict[str, list[Paper]] = defaultdict(list)
     for paper in dated:
         if paper.theme:
             by_theme[paper.theme].append(paper)
-    names = {t.slug: t.name for t in digest.themes}
+    names = {t.slug: t.name for t in themes}
     site_updated = feed_date(dated[0]) if dated else _EPOCH
     site_head = FeedHead(FEED_PATH, "index.html", config.title, config.description)
     feeds = [_feed_page(site_head, dated, names, config, site_updated)]
-    for theme in digest.themes:
+    for theme in themes:
         head = _theme_head(theme, config)
         feeds.append(_feed_page(head, by_theme[theme.slug], names, config, site_updated))
     return feeds

@@ -39,6 +39,10 @@ class Fingerprinter:
         return hasher.digest()
 
     def _feed(self, hasher: Any, value: object) -> None:
+        hit = self._memo.get(id(value))  # a dataclass already hashed: most, on a rebuild
+        if hit is not None:
+            hasher.update(b"D" + hit[1])
+            return
         kind = type(value)
         if kind is str:
             data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]

@@ -107,11 +107,12 @@ class PageMaker:
         return Page(path, content, unchanged=True)
 
     def _fingerprint(self, site: TrackedSite, job: RenderJob, deps: tuple[Dep, ...]) -> str:
+        known = self._site_digests
         hasher = hashlib.sha256(self.base)
         hasher.update(f"\0{job.template}\0{job.path}\0".encode())
         hasher.update(self.fingerprinter.digest(job.key))
-        for dep in deps:
-            hasher.update(self._site_digest(site, dep))
+        # One update for all ~30 dependencies (as fed one by one): 500,000 at 10,000 papers
+        hasher.update(b"".join([known.get(dep) or self._site_digest(site, dep) for dep in deps]))
         return hasher.hexdigest()
 
     def _site_digest(self, site: TrackedSite, dep: Dep) -> bytes:

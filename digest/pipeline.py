@@ -6,11 +6,11 @@ numpy, scikit-learn and Jinja (~0.5 s of imports), which a no-change build does 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain
 
-from digest.assemble import assemble_digest
+from digest.assemble import assemble_digest, newest_first
 from digest.build import Progress
 from digest.build_state import BuildState
 from digest.cache import ContentCache
@@ -18,9 +18,13 @@ from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
 from digest.feeds import build_feeds
+from digest.forked_pages import ForkedPages, can_fork
 from digest.keyphrases import extract_keyphrases
 from digest.merge import merge_records
+from digest.model import Paper, Theme
 from digest.output import Page, WriteStats, write_site
+from digest.page_memo import PageMemo
+from digest.parallel import worker_count
 from digest.render import make_environment, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
@@ -57,29 +61,38 @@ def run_pipeline(
     grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
     theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
-    digest = assemble_digest(
-        papers,
-        themes,
-        len(records),
-        config.related_papers,
-        theme_map,
-        _stage(progress, "related"),
-    )
-    pages = chain(
-        render_site(
-            digest,
-            config,
-            env,
-            state.pages,
-            progress=_stage(progress, "render"),
-            checking=_stage(progress, "check pages"),
-        ),
-        build_search_index(digest, cache, config.workers, _stage(progress, "search"), state.pages),
-        [build_catalog(digest)],
-        build_feeds(digest, config),
-    )
-    pages = _then(with_sitemap(pages, config), pages_done)
-    stats = write_site(config.out, pages, [builtin_dir("static")])
+    ordered = newest_first(papers)
+    beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
+    forked = None
+    if state.pages.records and can_fork(worker_count(config.workers)):
+        forked = ForkedPages(beside, state.pages, cache, progress)
+        progress = forked.relaying(progress)
+    try:
+        digest = assemble_digest(
+            ordered,
+            themes,
+            len(records),
+            config.related_papers,
+            theme_map,
+            _stage(progress, "related"),
+            cache,
+        )
+        pages = chain(
+            render_site(
+                digest,
+                config,
+                env,
+                state.pages,
+                progress=_stage(progress, "render"),
+                checking=_stage(progress, "check pages"),
+            ),
+            forked.pages() if forked is not None else beside(cache, progress),
+        )
+        pages = _then(with_sitemap(pages, config), pages_done)
+        stats = write_site(config.out, pages, [builtin_dir("static")])
+    finally:
+        if forked is not None:
+            forked.close()
     state.commit(digest)
     record = BuildRecord(
         inputs=inputs,
@@ -93,6 +106,22 @@ def run_pipeline(
     )
     remember_build(config, cache, record)
     return record, stats
+
+
+def _pages_beside_render(
+    papers: Sequence[Paper],
+    themes: Sequence[Theme],
+    config: Config,
+    memo: PageMemo,
+    cache: ContentCache,
+    progress: Progress | None,
+) -> Iterator[Page]:
+    """What is made from the papers and themes alone, not the templates: on a rebuild, in a
+    second process while this one relates papers and renders (see ``digest.forked_pages``)."""
+    search = _stage(progress, "search")
+    yield from build_search_index(papers, themes, cache, config.workers, search, memo)
+    yield build_catalog(papers, themes)
+    yield from build_feeds(papers, themes, config)
 
 
 def _then(pages: Iterable[Page], done: Callable[[], None] | None) -> Iterator[Page]:

@@ -21,7 +21,6 @@ from jinja2 import (
 )
 
 from digest import __version__
-from digest.assemble import shared_keyphrases
 from digest.config import Config
 from digest.model import Digest, Keyphrase, Paper, Theme
 from digest.output import Page
@@ -35,6 +34,7 @@ from digest.paths import (
     theme_feed_path,
     theme_path,
 )
+from digest.related import shared_keyphrases
 from digest.resources import builtin_dir
 from digest.theme_map import theme_class
 from digest.titles import shorten

@@ -28,7 +28,7 @@ import lunr
 import numpy as np
 
 from digest.cache import ContentCache
-from digest.model import Digest, Paper
+from digest.model import Paper, Theme
 from digest.output import Page
 from digest.page_memo import PageMemo
 from digest.parallel import Ready, ordered_map, worker_count
@@ -56,7 +56,8 @@ PIPELINE = ["stemmer"]
 
 
 def build_search_index(
-    digest: Digest,
+    papers: Sequence[Paper],
+    themes: Sequence[Theme],
     cache: ContentCache | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
@@ -64,7 +65,6 @@ def build_search_index(
 ) -> Iterator[Page]:
     """The index's files; with ``memo``, a shard whose terms and entries are those of the last
     build keeps its file, so after one edit only the shards of its terms are serialised."""
-    papers = digest.papers
     parts = numbered_index_parts(*numbered_terms(papers, cache, workers, progress))
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
@@ -96,7 +96,7 @@ def build_search_index(
         bounds.append([parts.vocabulary[shard.first], parts.vocabulary[shard.last], size])
     del parts
     shards.clear()
-    yield from _doc_shard_pages(papers, {t.slug: t.name for t in digest.themes}, memo)
+    yield from _doc_shard_pages(papers, {t.slug: t.name for t in themes}, memo)
     manifest = {
         "version": 3,
         "lunr": lunr.__TARGET_JS_VERSION__,

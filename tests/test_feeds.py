@@ -16,7 +16,7 @@ from digest import sitemap
 from digest.cli import main
 from digest.config import Config
 from digest.feeds import FEED_ENTRIES, build_feeds
-from digest.model import Digest, Paper, PaperDate, Source, Theme
+from digest.model import Paper, PaperDate, Source, Theme
 from tests.conftest import SEEDS
 
 BASE = "https://lab.example.org/digest/"
@@ -111,9 +111,8 @@ def _paper(pid: str, abstract: str, when: PaperDate | None, theme: str = "t") ->
     )
 
 
-def _digest(papers: list[Paper]) -> Digest:
-    theme = Theme("t", "T & U", ("a & b",), tuple(p.id for p in papers))
-    return Digest(papers=tuple(papers), themes=(theme,), keyphrases=())
+def _themes(papers: list[Paper]) -> tuple[Theme, ...]:
+    return (Theme("t", "T & U", ("a & b",), tuple(p.id for p in papers)),)
 
 
 def test_feed_dates_follow_the_documented_rule_and_text_is_escaped(
@@ -128,7 +127,7 @@ def test_feed_dates_follow_the_documented_rule_and_text_is_escaped(
         _paper("noyear", "No year.", PaperDate(None, 5, 13)),
         _paper("undated", "No date.", None),
     ]
-    pages = {p.path: p.content for p in build_feeds(_digest(papers), Config(base_url=BASE))}
+    pages = {p.path: p.content for p in build_feeds(papers, _themes(papers), Config(base_url=BASE))}
     assert set(pages) == {"feed.xml", "themes/t.xml"}
     feed = feedparser.parse(pages["feed.xml"])
     assert feed.bozo == 0
@@ -151,7 +150,7 @@ def test_feed_updated_comes_from_source_date_epoch_and_feeds_are_capped(
     papers = [
         _paper(f"p{n:03d}", "A.", PaperDate(2000 + n // 12, n % 12 + 1)) for n in range(count)
     ]
-    pages = build_feeds(_digest(papers), Config(base_url=BASE))
+    pages = build_feeds(papers, _themes(papers), Config(base_url=BASE))
     for page in pages:
         feed = feedparser.parse(page.content)
         assert feed.bozo == 0
@@ -162,7 +161,7 @@ def test_feed_updated_comes_from_source_date_epoch_and_feeds_are_capped(
 
 def test_no_feeds_without_base_url() -> None:
     papers = [_paper("full", "Abstract.", PaperDate(2023, 12, 7))]
-    assert build_feeds(_digest(papers), Config()) == []
+    assert build_feeds(papers, _themes(papers), Config()) == []
 
 
 def _html_pages(site: Path) -> list[Path]:

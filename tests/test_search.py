@@ -18,7 +18,7 @@ from digest import search, search_terms
 from digest.cache import ContentCache
 from digest.fingerprint import Fingerprinter
 from digest.merge import merge_records
-from digest.model import Digest, Paper
+from digest.model import Paper
 from digest.page_memo import PageMemo
 from digest.parallel import cached_map
 from digest.search import (
@@ -235,12 +235,11 @@ def test_the_index_made_on_worker_processes_is_the_one_made_in_one(
 ) -> None:
     papers = merge_records(load_records([SEEDS]))
     papers = tuple(replace(p, keyphrases=tuple(p.abstract.split()[2:8])) for p in papers)
-    digest = Digest(papers=papers, themes=(), keyphrases=())
     small = partial(search.split_by_term, max_shards=200, min_bytes=500)
     monkeypatch.setattr(search, "split_by_term", small)
-    alone = [(p.path, p.content) for p in search.build_search_index(digest, workers=1)]
+    alone = [(p.path, p.content) for p in search.build_search_index(papers, (), workers=1)]
     monkeypatch.setattr(search, "POOL_SHARDS", 0)
-    pooled = [(p.path, p.content) for p in search.build_search_index(digest, workers=2)]
+    pooled = [(p.path, p.content) for p in search.build_search_index(papers, (), workers=2)]
     assert sum(path.startswith("search/terms-") for path, _ in alone) > 20
     assert pooled == alone
 
@@ -252,17 +251,14 @@ def test_document_shards_whose_papers_show_the_same_are_kept(
     papers = tuple(merge_records(load_records([SEEDS])))
     memo = PageMemo()
     memo.begin(tmp_path, "base", Fingerprinter())
-    for page in search.build_search_index(
-        Digest(papers=papers, themes=(), keyphrases=()), memo=memo
-    ):
+    for page in search.build_search_index(papers, (), memo=memo):
         (tmp_path / page.path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / page.path).write_bytes(page.content)
     memo.commit()
     edited = (*papers[:25], replace(papers[25], title="Otters in the title"), *papers[26:])
-    digest = Digest(papers=edited, themes=(), keyphrases=())
     memo.begin(tmp_path, "base", Fingerprinter())
-    pages = {page.path: page for page in search.build_search_index(digest, memo=memo)}
-    fresh = {page.path: page.content for page in search.build_search_index(digest)}
+    pages = {page.path: page for page in search.build_search_index(edited, (), memo=memo)}
+    fresh = {page.path: page.content for page in search.build_search_index(edited, ())}
     docs = sorted(path for path in pages if path.startswith("search/docs-"))
     assert len(docs) == 8
     assert [path for path in docs if not pages[path].unchanged] == ["search/docs-2.js"]

@@ -1,14 +1,19 @@
-"""Related papers: the sparse, blocked computation against the definition, written plainly."""
+"""Related papers: the sparse, blocked and incremental computation against the definition,
+written plainly."""
 
 import math
 import random
 from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from digest import assemble
-from digest.assemble import related_papers
+from digest import related
+from digest.cache import ContentCache
 from digest.model import Paper, Source
+from digest.related import related_papers
 
 WORDS = [
     "graph",
@@ -47,7 +52,7 @@ def _plainly(papers: list[Paper], count: int) -> dict[str, tuple[str, ...]]:
     """The definition: shared phrases weigh log(1 + n / their papers), phrases on more than
     MAX_POSTINGS papers are ignored; ties go to the same theme, then the smaller id; a short
     list is filled from the theme's first MAX_POSTINGS papers sharing the most words."""
-    limit = assemble.MAX_POSTINGS_FOR_RELATED
+    limit = related.MAX_POSTINGS_FOR_RELATED
     postings = defaultdict(list)
     for p in papers:
         for k in p.keyphrases:
@@ -72,8 +77,8 @@ def _plainly(papers: list[Paper], count: int) -> dict[str, tuple[str, ...]]:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_related_papers_follow_the_definition(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
-    monkeypatch.setattr(assemble, "MAX_POSTINGS_FOR_RELATED", 12)
-    monkeypatch.setattr(assemble, "RELATED_BLOCK", 7)
+    monkeypatch.setattr(related, "MAX_POSTINGS_FOR_RELATED", 12)
+    monkeypatch.setattr(related, "RELATED_BLOCK", 7)
     papers = _papers(60, seed)
     expected = _plainly(papers, 5)
     assert any(len(v) == 5 for v in expected.values())
@@ -82,3 +87,36 @@ def test_related_papers_follow_the_definition(monkeypatch: pytest.MonkeyPatch, s
 
 def test_no_related_papers_when_none_are_wanted() -> None:
     assert related_papers(_papers(5, 0), 0) == {}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_after_an_edit_only_the_lists_it_reaches_are_ranked_again_and_all_are_right(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    monkeypatch.setattr(related, "MAX_POSTINGS_FOR_RELATED", 12)
+    monkeypatch.setattr(related, "RELATED_BLOCK", 7)
+    ranked_rows = related._ranked_rows
+    rows_ranked: list[int] = []
+
+    def counting(*args: Any) -> Any:
+        rows_ranked.append(len(args[3]))
+        return ranked_rows(*args)
+
+    monkeypatch.setattr(related, "_ranked_rows", counting)
+    cache = ContentCache(tmp_path / "cache")
+    papers = _papers(80, seed)
+    assert related_papers(papers, 5, cache=cache) == _plainly(papers, 5)
+    rng = random.Random(seed)
+    edited = list(papers)
+    for i in rng.sample(range(len(papers)), 2):
+        phrases = tuple(dict.fromkeys(k for p in rng.sample(papers, 2) for k in p.keyphrases))
+        edited[i] = replace(papers[i], keyphrases=phrases, theme=rng.choice(["a", "b", None]))
+    rows_ranked.clear()
+    assert related_papers(edited, 5, cache=cache) == _plainly(edited, 5)
+    assert 0 < rows_ranked[0] < len(papers)
+    rows_ranked.clear()
+    assert related_papers(edited, 5, cache=cache) == _plainly(edited, 5)
+    assert rows_ranked == []
+    moved = edited[1:] + edited[:1]
+    assert related_papers(moved, 5, cache=cache) == _plainly(moved, 5)
+    assert rows_ranked == [len(papers)]

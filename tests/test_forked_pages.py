@@ -1,0 +1,90 @@
+"""A rebuild makes the search index, catalog and feeds in a forked process while it renders."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import digest.catalog
+import digest.pipeline
+from digest.build import build
+from digest.forked_pages import ForkedPages, can_fork
+from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
+
+
+class _Spy:
+    def __init__(self) -> None:
+        self.made: list[ForkedPages] = []
+
+    def __call__(self, *args: Any) -> ForkedPages:
+        forked = ForkedPages(*args)
+        self.made.append(forked)
+        return forked
+
+
+def test_a_rebuild_makes_the_same_site_with_the_search_index_made_in_a_second_process(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy()
+    monkeypatch.setattr(digest.pipeline, "ForkedPages", spy)
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    assert spy.made == []  # a cold build renders on every core already
+    edit_seed(corpus)
+    heard: list[str] = []
+    report = build(config, progress=lambda stage, done, total: heard.append(stage))
+    assert len(spy.made) == 1
+    assert not spy.made[0]._process.is_alive()
+    assert {"render", "search"} <= set(heard)  # the child's progress reached this process
+    assert 0 < report.pages_written < 20
+    cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
+    site = built_as_cold(tmp_path / "site", cold)
+    assert "Otters study conditions" in site["papers.json"].decode()
+    assert multiprocessing.active_children() == []
+
+
+def test_an_error_in_the_second_process_fails_the_build_and_leaves_the_site(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    before = site_files(tmp_path / "site")
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("the catalog broke")
+
+    monkeypatch.setattr(digest.pipeline, "build_catalog", broken)
+    edit_seed(corpus)
+    with pytest.raises(ValueError, match="the catalog broke"):
+        build(config)
+    assert site_files(tmp_path / "site") == before
+    assert multiprocessing.active_children() == []
+    monkeypatch.setattr(digest.pipeline, "build_catalog", digest.catalog.build_catalog)
+    build(config)
+    assert "Otters study conditions" in (tmp_path / "site" / "papers.json").read_text()
+
+
+def test_no_fork_beside_other_threads_or_with_one_worker(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert can_fork(2)
+    assert not can_fork(1)
+    spy = _Spy()
+    monkeypatch.setattr(digest.pipeline, "ForkedPages", spy)
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    edit_seed(corpus)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not can_fork(2)
+        build(config)
+    finally:
+        release.set()
+        other.join()
+    assert spy.made == []

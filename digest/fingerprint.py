@@ -55,13 +55,18 @@ class Fingerprinter:
             self._feed_other(hasher, value, kind)
 
     def _feed_sequence(self, hasher: Any, value: tuple | list) -> None:
-        if all(type(item) is str for item in value):
+        if not value or (type(value[0]) is str and all(type(item) is str for item in value)):
             text = repr(tuple(value)).encode("utf-8", "surrogatepass")
             hasher.update(b"T%d:" % len(text) + text)
             return
         hasher.update(b"L%d:" % len(value))
-        for item in value:
-            self._feed(hasher, item)
+        memo = self._memo
+        for item in value:  # mostly papers hashed before: a page's list of them
+            hit = memo.get(id(item))
+            if hit is None:
+                self._feed(hasher, item)
+            else:
+                hasher.update(b"D" + hit[1])
 
     def _feed_other(self, hasher: Any, value: object, kind: type) -> None:
         if isinstance(value, str):

@@ -110,13 +110,42 @@ class PageMemo:
         site's 17,000 pages here. ``checking`` hears how many of the ``count`` jobs are
         checked (~15 s at 100,000 papers)."""
         checked: list[tuple[PlannedPage, PageRecord | None, bool]] = []
+        stored = self._stored_dep_digests(site)
         for page, previous in jobs:
-            checked.append((page, previous, self.maker.fresh(page.job(), previous, site)))
+            joined = None
+            if stored is not None and previous is not None:
+                joined = stored(page.path, previous)
+            checked.append((page, previous, self.maker.fresh(page.job(), previous, site, joined)))
             if checking is not None and len(checked) % CHECKS_PER_REPORT == 0:
                 checking(len(checked), count)
         if checking is not None:
             checking(len(checked), count)
         return checked
+
+    def _stored_dep_digests(
+        self, site: TrackedSite
+    ) -> Callable[[str, PageRecord], bytes | None] | None:
+        """For records loaded from their stored form: their dependencies' digests, joined, by
+        dependency number. Looking ~500,000 dependencies up by value (a tuple, hashed anew at
+        each lookup) was a third of the check of a 10,000-paper site."""
+        base = self._stored
+        if base is None:
+            return None
+        table: list[bytes | None] = [None] * len(base.deps)  # the table keeps unused ones
+
+        def joined(path: str, record: PageRecord) -> bytes | None:
+            if self._stored_records.get(path) is not record:
+                return None
+            numbers = array("I", base.pages[path][0])
+            try:
+                return b"".join(map(table.__getitem__, numbers))  # type: ignore[arg-type]
+            except TypeError:  # a dependency not digested yet
+                for n in numbers:
+                    if table[n] is None:
+                        table[n] = self.maker.site_digest(site, base.deps[n])
+                return b"".join(map(table.__getitem__, numbers))  # type: ignore[arg-type]
+
+        return joined
 
     def _made(
         self,

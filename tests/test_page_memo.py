@@ -1,14 +1,22 @@
 """Page records in their stored form: what is saved loads back as it was, and saving after an
-edit re-encodes only the records that changed."""
+edit re-encodes only the records that changed; checking by their numbers."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import pickle
+import shutil
+from pathlib import Path
+from typing import Any
 
-from digest.page_maker import PageRecord
+import pytest
+
+import digest.page_memo
+from digest.build import build
+from digest.page_maker import PageMaker, PageRecord
 from digest.page_memo import PageMemo
+from tests.conftest import corpus_config, edit_seed, site_files
 
 
 def _record(n: int, deps: int = 30) -> PageRecord:
@@ -57,3 +65,50 @@ def test_the_dependency_table_is_renumbered_once_it_has_doubled() -> None:
         sizes.append(len(memo.stored().deps))
         assert len(used) <= sizes[-1] <= 2 * (len(used) + 30) + 30
     assert sum(1 for a, b in itertools.pairwise(sizes) if b < a) >= 3
+
+
+def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_finds(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large site's check reads each dependency's digest by its number in the stored table;
+    the pages it finds unchanged are exactly those found by looking each one up."""
+    monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 60)  # pages checked, not rendered
+    checked: list[int] = []
+    stored_digests = PageMemo._stored_dep_digests
+
+    def counted(self: PageMemo, site: Any) -> Any:
+        found = stored_digests(self, site)
+        checked.append(0 if found is None else len(self.records))
+        return found
+
+    monkeypatch.setattr(PageMemo, "_stored_dep_digests", counted)
+    rendered: list[str] = []
+    render = PageMaker._render
+
+    def noted(self: PageMaker, job: Any, *args: Any) -> Any:
+        rendered.append(job.path)
+        return render(self, job, *args)
+
+    monkeypatch.setattr(PageMaker, "_render", noted)
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache")
+    build(config)
+    edit_seed(corpus)
+    saved = tmp_path.with_name(tmp_path.name + "-saved")
+    shutil.copytree(tmp_path, saved, copy_function=shutil.copy2)
+    rendered.clear()
+    fast = build(config)
+    fast_rendered = list(rendered)
+    assert checked[-1] > 100
+    fast_site = site_files(tmp_path / "site")
+    shutil.rmtree(tmp_path)
+    shutil.copytree(saved, tmp_path, copy_function=shutil.copy2)
+    monkeypatch.setattr(PageMemo, "_stored_dep_digests", lambda self, site: None)
+    checked.clear()
+    rendered.clear()
+    slow = build(config)
+    assert checked == []
+    assert 0 < len(rendered) < 40
+    assert rendered == fast_rendered
+    assert 0 < fast.pages_written == slow.pages_written < 20
+    assert fast.pages_unchanged == slow.pages_unchanged
+    assert site_files(tmp_path / "site") == fast_site

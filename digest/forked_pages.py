@@ -16,26 +16,18 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from digest.cache import ContentCache
+from digest.forked_worker import sendable_error
 from digest.output import Page
 from digest.page_maker import PageRecord
 from digest.page_memo import PageMemo
 
 Progress = Callable[[str, int, int], None]
 MakePages = Callable[[ContentCache, Progress | None], Iterable[Page]]
-
-
-def can_fork(workers: int) -> bool:
-    return (
-        workers > 1
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
 
 
 class ForkedPages:
@@ -123,17 +115,7 @@ def _make_in_child(
         ]
         message: tuple[Any, ...] = ("done", pages, memo.pending)
     except Exception as err:
-        message = ("error", _sendable(err))
+        message = ("error", sendable_error(err))
     finally:
         own.close()
     to_parent.send(message)
-
-
-def _sendable(err: Exception) -> Exception:
-    import pickle
-
-    try:
-        pickle.loads(pickle.dumps(err))
-    except Exception:
-        return RuntimeError(f"{type(err).__name__}: {err}")
-    return err

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from digest.cache import ContentCache, content_keys, resolve_cache_dir
 from digest.config import Config
+from digest.forked_worker import ForkedWorker
 from digest.model import Paper
 from digest.parallel import cached_map
 from digest.phrase_cleaning import (
@@ -91,11 +92,12 @@ def extract_keyphrases(
     config: Config,
     cache: ContentCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    forked: ForkedWorker | None = None,
 ) -> tuple[Paper, ...]:
     """The papers in the same order, each with its keyphrases in rank order.
 
     Without a ``cache`` the configured cache folder is used, so a rebuild only runs YAKE on new
-    or changed abstracts.
+    or changed abstracts (on ``forked``, if given and warmed up by ``warm_extraction``).
     """
     store = cache if cache is not None else ContentCache(resolve_cache_dir(config.cache_dir))
     try:
@@ -103,7 +105,8 @@ def extract_keyphrases(
 
         def candidates_of(positions: Sequence[int]) -> list[list[Candidate]]:
             chunk = [papers[i] for i in positions]
-            return candidates_for(chunk, config, store, [keys[i] for i in positions], progress)
+            chunk_keys = [keys[i] for i in positions]
+            return candidates_for(chunk, config, store, chunk_keys, progress, forked)
 
         chosen = rank_keyphrases(keys, candidates_of, config.keyphrases_per_paper, store)
     finally:
@@ -121,12 +124,13 @@ def candidates_for(
     store: ContentCache | None,
     keys: Sequence[str],
     progress: Callable[[int, int], None] | None = None,
+    forked: ForkedWorker | None = None,
 ) -> list[list[Candidate]]:
     """Each paper's candidates (``keys``: their ``candidate_keys``), from the cache where
     possible, the rest on all cores."""
     inputs = [_paper_input(p) for p in papers]
     work = partial(_candidates_chunk, language=config.language, backend=config.keyphrase_backend)
-    rows = cached_map(work, inputs, keys, store, config.workers, progress)
+    rows = cached_map(work, inputs, keys, store, config.workers, progress, forked)
     return [[Candidate.from_row(r) for r in paper_rows] for paper_rows in rows]
 
 
@@ -149,6 +153,11 @@ def _library_versions(backend: str) -> dict[str, str]:
     not reuse old cache entries. The backend is named by its distribution, so the python yake
     backend's keys are the ones it had before there was a choice."""
     return {name: metadata.version(name) for name in (backend, "lemminflect")}
+
+
+def warm_extraction(language: str, backend: str) -> None:
+    """Loads what extracting the first abstract loads: the scorer and the word lexicon."""
+    candidate_phrases("Warming up keyphrase extraction models.", "", language, backend)
 
 
 def _candidates_chunk(

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
 from digest.cache import ContentCache
+from digest.forked_worker import ForkedWorker
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,10 +37,12 @@ def cached_map(
     cache: ContentCache | None,
     workers: int,
     progress: Callable[[int, int], None] | None = None,
+    forked: ForkedWorker | None = None,
 ) -> list[R]:
     """``fn`` maps a chunk of items to JSON-able results; it must be a module-level function
     (or a ``functools.partial`` of one) so worker processes can run it. Scripts calling this
-    on more than POOL_THRESHOLD items need an ``if __name__ == "__main__":`` guard."""
+    on more than POOL_THRESHOLD items need an ``if __name__ == "__main__":`` guard. Fewer
+    items run on ``forked``, if given, else here."""
     found: dict[str, Any] = {}
     if cache:
         for start in range(0, len(keys), READ_BATCH):
@@ -52,7 +55,7 @@ def cached_map(
     if progress:
         progress(done, total)
     fresh: dict[str, Any] = {}
-    for start, chunk_results in _run(fn, [items[i] for i in todo], workers, _module_of(fn)):
+    for start, chunk_results in _run(fn, [items[i] for i in todo], workers, _module_of(fn), forked):
         for offset, value in enumerate(chunk_results):
             key = keys[todo[start + offset]]
             found[key] = fresh[key] = value
@@ -71,11 +74,21 @@ def _module_of(fn: Callable[..., object]) -> str:
     return getattr(getattr(fn, "func", fn), "__module__", __name__)
 
 
-def _run(fn: Callable[[Sequence[T]], list[R]], items: list[T], workers: int, preload: str):
+def _run(
+    fn: Callable[[Sequence[T]], list[R]],
+    items: list[T],
+    workers: int,
+    preload: str,
+    forked: ForkedWorker | None = None,
+) -> Iterator[tuple[int, list[R]]]:
     """Yields (start offset, results) per chunk, in order; chunks are written to the cache as
     they finish, so an interrupted run keeps what it computed."""
     chunks = [items[i : i + CHUNK_SIZE] for i in range(0, len(items), CHUNK_SIZE)]
     count = worker_count(workers)
+    if len(items) < POOL_THRESHOLD and forked is not None:
+        for n, result in enumerate(forked.run(fn, chunks)):
+            yield n * CHUNK_SIZE, result
+        return
     if len(items) < POOL_THRESHOLD or count == 1:
         for n, chunk in enumerate(chunks):
             yield n * CHUNK_SIZE, fn(chunk)

@@ -18,8 +18,9 @@ from digest.catalog import build_catalog
 from digest.config import Config
 from digest.diagnostics import WarningCounter
 from digest.feeds import build_feeds
-from digest.forked_pages import ForkedPages, can_fork
-from digest.keyphrases import extract_keyphrases
+from digest.forked_pages import ForkedPages
+from digest.forked_worker import can_fork, forked_worker
+from digest.keyphrases import extract_keyphrases, warm_extraction
 from digest.merge import merge_records
 from digest.model import Paper, Theme
 from digest.output import Page, WriteStats, write_site
@@ -55,16 +56,21 @@ def run_pipeline(
     found = site_files(config.out)
     state.begin(config, cache, output_intact(config, cache, found))
     env = state.environment(config, make_environment)
-    records = load_records(config.sources, config.max_abstract_chars, state.read_file)
-    papers = merge_records(records)
-    papers = extract_keyphrases(papers, config, cache, _stage(progress, "keyphrases"))
+    warm = partial(warm_extraction, config.language, config.keyphrase_backend)
+    workers = worker_count(config.workers)
+    with forked_worker(warm, bool(state.pages.records), workers) as extractor:
+        records = load_records(config.sources, config.max_abstract_chars, state.read_file)
+        papers = merge_records(records)
+        papers = extract_keyphrases(
+            papers, config, cache, _stage(progress, "keyphrases"), extractor
+        )
     grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
     theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
     forked = None
-    if state.pages.records and can_fork(worker_count(config.workers)):
+    if state.pages.records and can_fork(workers):
         forked = ForkedPages(beside, state.pages, cache, progress)
         progress = forked.relaying(progress)
     try:

@@ -180,3 +180,9 @@ def axe_source() -> str:
         member = archive.extractfile("package/axe.min.js")
         assert member is not None, "package/axe.min.js missing from the axe-core tarball"
         return member.read().decode("utf-8")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: their session-wide browser and web server keep threads running, and
+    a build forks its helper processes only in a process with no other thread."""
+    items.sort(key=lambda item: item.path.name == "test_browser.py")

@@ -1,4 +1,5 @@
-"""A rebuild makes the search index, catalog and feeds in a forked process while it renders."""
+"""A rebuild makes the search index, catalog and feeds in a forked process while it renders,
+and extracts new abstracts' keyphrases on a worker forked when it starts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 import digest.catalog
 import digest.pipeline
 from digest.build import build
-from digest.forked_pages import ForkedPages, can_fork
+from digest.forked_pages import ForkedPages
+from digest.forked_worker import ForkedWorker, can_fork
 from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
 
 
@@ -29,6 +31,7 @@ class _Spy:
 def test_a_rebuild_makes_the_same_site_with_the_search_index_made_in_a_second_process(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert threading.active_count() == 1, threading.enumerate()
     spy = _Spy()
     monkeypatch.setattr(digest.pipeline, "ForkedPages", spy)
     config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
@@ -88,3 +91,46 @@ def test_no_fork_beside_other_threads_or_with_one_worker(
         release.set()
         other.join()
     assert spy.made == []
+
+
+def test_a_rebuild_extracts_the_edited_abstract_on_a_worker_forked_at_the_start(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[int] = []
+    run = ForkedWorker.run
+
+    def noted(self: ForkedWorker, fn: Any, chunks: Any) -> Any:
+        ran.append(sum(len(chunk) for chunk in chunks))
+        return run(self, fn, chunks)
+
+    monkeypatch.setattr(ForkedWorker, "run", noted)
+    assert threading.active_count() == 1, threading.enumerate()
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    assert ran == []
+    edit_seed(corpus)
+    build(config)
+    assert ran == [1]
+    assert multiprocessing.active_children() == []
+    cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
+    built_as_cold(tmp_path / "site", cold)
+
+
+def test_an_error_on_the_forked_worker_reaches_the_build_process() -> None:
+    worker = ForkedWorker(lambda: None)
+    try:
+        assert list(worker.run(_lengths, [["ab", "c"], ["def"]])) == [[2, 1], [3]]
+        with pytest.raises(ZeroDivisionError):
+            list(worker.run(_divided, [[1, 0]]))
+        assert list(worker.run(_lengths, [["again"]])) == [[5]]
+    finally:
+        worker.close()
+    assert multiprocessing.active_children() == []
+
+
+def _lengths(chunk: list[str]) -> list[int]:
+    return [len(text) for text in chunk]
+
+
+def _divided(chunk: list[int]) -> list[float]:
+    return [1 / n for n in chunk]

@@ -8,6 +8,7 @@ fills the parts worth keeping between runs (themes, page records) from the on-di
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from digest.cache import ContentCache, cached_value, content_key
 from digest.config import Config
@@ -27,9 +28,17 @@ from digest.resources import template_dirs
 from digest.sources import read_file
 from digest.sources.jsonl import LineMemo
 from digest.theme_map import ThemeMap, map_from_json, map_to_json
-from digest.themes import grouping_inputs
+from digest.themes import grouping_keys
 
-ThemeGrouping = Callable[[Sequence[Paper], int | None], tuple[tuple[Paper, ...], tuple[Theme, ...]]]
+
+class ThemeGrouping(Protocol):
+    """``themes.group_themes`` with its progress and cache given."""
+
+    def __call__(
+        self, papers: Sequence[Paper], theme_count: int | None, *, keys: Sequence[str]
+    ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]: ...
+
+
 _FileSignature = tuple[int, int, int, int]
 
 log = logging.getLogger("digest")
@@ -136,7 +145,8 @@ class BuildState:
         """``compute(papers, theme_count)``, unless papers with these exact ids, texts and
         keyphrases, in this order, were grouped before (in this process or, through the cache,
         another): the grouping is seeded, so it is equal."""
-        corpus = [grouping_inputs(p) for p in papers]
+        keys = grouping_keys(papers)
+        corpus = hashlib.sha256("".join(keys).encode()).hexdigest()
         key = content_key("themes", code_fingerprint(), theme_count, corpus)
         self._themes_key = key
         if self._themes is not None and self._themes[0] == key:
@@ -145,7 +155,7 @@ class BuildState:
             self._cache,
             "themes",
             key,
-            lambda: compute(papers, theme_count),
+            lambda: compute(papers, theme_count, keys=keys),
             dump=lambda grouped: _themes_to_json(*grouped),
             load=partial(_themes_from_json, papers),
         )

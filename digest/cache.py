@@ -25,6 +25,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 DEFAULT_CACHE_DIR = Path(".digest-cache")
 DAY = 86_400
+_PRUNED = "pruned-at"  # an entry whose use time is when the cache was last pruned
 UNUSED_DAYS = 30
 BATCH = 500  # keys per query: SQLite's limit on parameters is 999 in older builds
 _SCHEMA = (
@@ -266,13 +267,20 @@ class ContentCache:
     def prune(self) -> int:
         """Drops what no build used for ``UNUSED_DAYS`` and, when that freed most of the file,
         gives the space back; returns how many entries went. Called after a build succeeds, so
-        everything that build needs has just been used."""
+        everything that build needs has just been used. Looks at most once a day: use times
+        count in days, and scanning every entry took 0.15 s of a 10,000-paper rebuild."""
         conn = self._connect()
         if conn is None:
             return 0
-        before = self.clock() - UNUSED_DAYS * DAY
+        now = self.clock()
+        before = now - UNUSED_DAYS * DAY
         try:
+            row = conn.execute("SELECT used FROM entries WHERE key = ?", (_PRUNED,)).fetchone()
+            if row is not None and row[0] >= now - DAY:
+                return 0
             with conn:
+                sql = "INSERT OR REPLACE INTO entries (key, value, used) VALUES (?, ?, ?)"
+                conn.execute(sql, (_PRUNED, "null", now))
                 dropped = conn.execute("DELETE FROM entries WHERE used < ?", (before,)).rowcount
                 dropped += conn.execute("DELETE FROM blobs WHERE used < ?", (before,)).rowcount
             if dropped:

@@ -66,7 +66,6 @@ def run_pipeline(
         )
     grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
-    theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
     forked = None
@@ -74,6 +73,7 @@ def run_pipeline(
         forked = ForkedPages(beside, state.pages, cache, progress)
         progress = forked.relaying(progress)
     try:
+        theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
         digest = assemble_digest(
             ordered,
             themes,

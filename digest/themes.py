@@ -54,14 +54,18 @@ def group_themes(
     theme_count: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cache: ContentCache | None = None,
+    keys: Sequence[str] | None = None,
 ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]]:
     """Assign every paper one theme; returns the papers (same order) and the themes.
     ``progress`` hears of its two steps, grouping and naming (minutes each at 100,000).
     With a ``cache``, the sample's model and names are kept by the sample's content and each
-    other paper's place by its own, so an edit outside the sample places that paper only."""
+    other paper's place by its own (``keys``: the papers' ``grouping_keys``, if known), so an
+    edit outside the sample places that paper only."""
     if not papers:
         return tuple(papers), ()
-    ordered = sorted(papers, key=lambda p: p.id)
+    keys = grouping_keys(papers) if keys is None else keys
+    by_id = sorted(range(len(papers)), key=lambda i: papers[i].id)
+    ordered = [papers[i] for i in by_id]
     sample = theme_sample([p.id for p in ordered])
     if progress is not None:
         progress(0, 2)
@@ -70,7 +74,8 @@ def group_themes(
     if progress is not None:
         progress(1, 2)
     outside = np.setdiff1d(np.arange(len(ordered)), sample, assume_unique=True)
-    places = place_papers([ordered[i] for i in outside], sampled, cache)
+    outside_keys = [keys[by_id[i]] for i in outside.tolist()]
+    places = place_papers([ordered[i] for i in outside], sampled, cache, outside_keys)
     labels = np.empty(len(ordered), dtype=int)
     labels[sample] = sampled.labels
     tagged = dict(sampled.tagged)
@@ -144,13 +149,15 @@ def _named_sample(sample: Sequence[Paper], labels: np.ndarray) -> SampleNames:
 
 
 def place_papers(
-    papers: Sequence[Paper], sampled: SampleThemes, cache: ContentCache | None
+    papers: Sequence[Paper],
+    sampled: SampleThemes,
+    cache: ContentCache | None,
+    keys: Sequence[str] | None = None,
 ) -> list[tuple[int, tuple[str, ...] | None]]:
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
-    tagged keyphrases; cached per paper for this sample, so a rebuild places only new or edited
-    papers."""
-
-    keys = content_keys(("theme-place", sampled.key), ((grouping_inputs(p),) for p in papers))
+    tagged keyphrases; cached per paper (by ``grouping_keys``) for this sample, so a rebuild
+    places only new or edited papers."""
+    keys = grouping_keys(papers) if keys is None else keys
     return cached_rows(
         cache,
         "theme-place",
@@ -168,6 +175,12 @@ def _place(
         (label, tag_with_name([paper], sampled.names[label], sampled.surfaces).get(paper.id))
         for paper, label in zip(papers, labels, strict=True)
     ]
+
+
+def grouping_keys(papers: Sequence[Paper]) -> list[str]:
+    """Each paper's content key for ``grouping_inputs``: computed once per build, for the
+    placing of each paper and the key of the whole grouping (``build_state``)."""
+    return content_keys(("grouping-inputs", 1), ((grouping_inputs(p),) for p in papers))
 
 
 def grouping_inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:

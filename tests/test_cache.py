@@ -108,3 +108,23 @@ def test_a_build_drops_stale_entries_and_keeps_every_one_it_needs(
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == len(keys) + 1
     conn.close()
+
+
+def test_the_cache_is_pruned_at_most_once_a_day(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = ContentCache(tmp_path, clock)
+    cache.put_many({"a": 1})
+    clock.now += (UNUSED_DAYS + 1) * DAY
+    assert cache.prune() == 1
+    pruned = clock.now
+    clock.now = pruned - UNUSED_DAYS * DAY + 3600  # stale an hour after that prune
+    cache.put_many({"old": 2})
+    clock.now = pruned + 2 * 3600
+    assert cache.prune() == 0
+    assert cache.get_many(["old"]) == {"old": 2}  # read, but noted as used a day ago at most
+    clock.now = pruned + DAY + 1
+    with sqlite3.connect(tmp_path / "cache.sqlite3") as conn:
+        conn.execute("UPDATE entries SET used = ? WHERE key = 'old'", (pruned - UNUSED_DAYS * DAY,))
+    conn.close()
+    assert cache.prune() == 1
+    assert cache.get_many(["old"]) == {}

@@ -25,6 +25,7 @@ asked for with ``--include-100k``.
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import importlib
 import importlib.abc
@@ -538,9 +539,12 @@ def profile_path(given: Path, size: int) -> Path:
 
 
 def snapshot(folder: Path) -> Path:
-    """The code as it is now, for the children to import: caches are keyed by the code."""
+    """The code as it is now, for the children to import: caches are keyed by the code.
+    Compiled to bytecode, as an installed package is (pip compiles on install): a machine
+    with PYTHONDONTWRITEBYTECODE set would otherwise compile it in every build (~0.2 s)."""
     for name in ("digest", "templates", "static"):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(folder / "digest", quiet=1)
     return folder
 
 

@@ -76,6 +76,7 @@ class BuildState:
         self._cache: ContentCache | None = None
         self._fingerprinter = Fingerprinter()
         self._pages_kind = ""
+        self._pages_key = ""
         self._templates = ""
         self._environment: tuple[tuple[str, Config], Any] | None = None
         self.digest: Digest | None = None  # what the site on disk shows, once built here
@@ -93,8 +94,11 @@ class BuildState:
         had_records = self.pages.out == out and bool(self.pages.records)
         self.pages.begin(out, base, self._fingerprinter, output_intact)
         self._pages_kind = f"page-records {out}"
+        # Kept by the code, templates and config they were made with: when those change, every
+        # page is made again, and the build runs as a first one (workers, no forked helpers).
+        self._pages_key = f"{STORED_VERSION}-{hashlib.sha256(base.encode()).hexdigest()}"
         if not had_records:
-            self.pages.load(cache.get_pickled(self._pages_kind, str(STORED_VERSION)))
+            self.pages.load(cache.get_pickled(self._pages_kind, self._pages_key))
 
     def skip(self) -> None:
         """The build found the site up to date: nothing was read or rendered."""
@@ -107,7 +111,7 @@ class BuildState:
         changed = self.pages.commit()
         self._files = {k: v for k, v in self._files.items() if k in self._seen_files}
         if changed and self._cache is not None:
-            self._cache.put_pickled(self._pages_kind, str(STORED_VERSION), self.pages.stored())
+            self._cache.put_pickled(self._pages_kind, self._pages_key, self.pages.stored())
 
     def environment(self, config: Config, make: Callable[[Config], Any]) -> Any:
         """The Jinja environment of the last build while templates and config are unchanged,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,26 @@ def _lengths(chunk: list[str]) -> list[int]:
 
 def _divided(chunk: list[int]) -> list[float]:
     return [1 / n for n in chunk]
+
+
+def test_a_rebuild_after_a_config_change_makes_every_page_as_a_first_build_does(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page changes, so the page records are not even read, and no helper is forked:
+    pages render on every core as in a first build (a forked helper beside them would only
+    add memory)."""
+    assert threading.active_count() == 1, threading.enumerate()
+    spy = _Spy()
+    monkeypatch.setattr(digest.pipeline, "ForkedPages", spy)
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    retitled = replace(config, title="Otter papers")
+    report = build(retitled)
+    assert spy.made == []
+    assert report.pages_written > 100
+    cold = replace(retitled, out=tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
+    site = built_as_cold(tmp_path / "site", cold)
+    assert "Otter papers" in site["index.html"].decode()
+    edit_seed(corpus)
+    build(retitled)
+    assert len(spy.made) == 1

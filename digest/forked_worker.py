@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -22,11 +23,9 @@ Chunk = Callable[[Sequence[Any]], list[Any]]
 
 
 def can_fork(workers: int) -> bool:
-    return (
-        workers > 1
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
+    """Linux only: on macOS forking a process that loaded system frameworks (numpy's
+    Accelerate) may crash the child, and Windows cannot fork."""
+    return workers > 1 and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class ForkedWorker:

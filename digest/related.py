@@ -196,19 +196,25 @@ def _same_theme_fill(
         return
     from scipy.sparse import csr_matrix
 
-    words: dict[str, int] = {}
-    rows, cols = [], []
-    for i, paper in enumerate(papers):
-        for word in {w for k in paper.keyphrases for w in k.lower().split()}:
-            rows.append(i)
-            cols.append(words.setdefault(word, len(words)))
-    has_word = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(papers), len(words)))
     by_theme: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for i, ranked in short:
         by_theme[int(themes[i])].append((i, ranked))
+    first_mates = {t: np.flatnonzero(themes == t)[:MAX_POSTINGS_FOR_RELATED] for t in by_theme}
+    # Words of the papers compared only: after an edit, those of one or two themes.
+    compared = sorted({i for i, _ in short}.union(*(m.tolist() for m in first_mates.values())))
+    row_of = {paper: row for row, paper in enumerate(compared)}
+    words: dict[str, int] = {}
+    rows, cols = [], []
+    for row, i in enumerate(compared):
+        for word in {w for k in papers[i].keyphrases for w in k.lower().split()}:
+            rows.append(row)
+            cols.append(words.setdefault(word, len(words)))
+    has_word = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(compared), len(words)))
     for theme, wanting in by_theme.items():
-        mates = np.flatnonzero(themes == theme)[:MAX_POSTINGS_FOR_RELATED]
-        shared = (has_word[[i for i, _ in wanting]] @ has_word[mates].T).toarray()
+        mates = first_mates[theme]
+        wanting_rows = [row_of[i] for i, _ in wanting]
+        mate_rows = [row_of[i] for i in mates.tolist()]
+        shared = (has_word[wanting_rows] @ has_word[mate_rows].T).toarray()
         for (i, ranked), overlap in zip(wanting, shared, strict=True):
             free = mates != i
             for taken in ranked.tolist():

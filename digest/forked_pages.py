@@ -14,6 +14,7 @@ content cache, are whole transactions.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -91,9 +92,11 @@ class ForkedPages:
             ) from None
         if kind == "progress" and self._progress is not None:
             self._progress(*body)
-        elif kind == "error":
-            raise body[0]
-        elif kind == "done":
+        elif kind in ("error", "done"):
+            for record in body[-1]:
+                logging.getLogger("digest").handle(record)
+            if kind == "error":
+                raise body[0]
             self._result = (body[0], body[1])
 
 
@@ -104,6 +107,9 @@ def _make_in_child(
     # The parent's SQLite connection is left alone (never used, nor closed, across a fork).
     own = ContentCache(cache.root, cache.clock)
     memo.pending = {}
+    warnings = _Captured()
+    logger = logging.getLogger("digest")
+    logger.handlers, logger.propagate = [warnings], False  # the parent reports and counts them
 
     def progress(stage: str, done: int, total: int) -> None:
         to_parent.send(("progress", stage, done, total))
@@ -113,9 +119,21 @@ def _make_in_child(
             Page(page.path, b"", unchanged=True) if page.unchanged else page
             for page in make(own, progress if report else None)
         ]
-        message: tuple[Any, ...] = ("done", pages, memo.pending)
+        message: tuple[Any, ...] = ("done", pages, memo.pending, warnings.records)
     except Exception as err:
-        message = ("error", sendable_error(err))
+        message = ("error", sendable_error(err), warnings.records)
     finally:
         own.close()
     to_parent.send(message)
+
+
+class _Captured(logging.Handler):
+    """The child's log records, made picklable (message formatted, no arguments)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args, record.exc_info = record.getMessage(), None, None
+        self.records.append(record)

@@ -3,6 +3,7 @@ and extracts new abstracts' keyphrases on a worker forked when it starts."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from dataclasses import replace
@@ -158,3 +159,27 @@ def test_a_rebuild_after_a_config_change_makes_every_page_as_a_first_build_does(
     edit_seed(corpus)
     build(retitled)
     assert len(spy.made) == 1
+
+
+def test_a_warning_in_the_second_process_is_reported_and_counted_once(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``--strict`` counts the warnings of the build process: the child's come back to it."""
+    assert threading.active_count() == 1, threading.enumerate()
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
+    build(config)
+    feeds = digest.pipeline.build_feeds
+
+    def warning_feeds(*args: Any) -> Any:
+        logging.getLogger("digest").warning("feeds: otters %s", "everywhere")
+        return feeds(*args)
+
+    spy = _Spy()
+    monkeypatch.setattr(digest.pipeline, "ForkedPages", spy)
+    monkeypatch.setattr(digest.pipeline, "build_feeds", warning_feeds)
+    edit_seed(corpus)
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        report = build(config)
+    assert len(spy.made) == 1
+    assert report.warnings == 1
+    assert [r.getMessage() for r in caplog.records] == ["feeds: otters everywhere"]

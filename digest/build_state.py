@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from digest.cache import ContentCache, cached_value, content_key
 from digest.config import Config
-from digest.diagnostics import warned_at
+from digest.diagnostics import CapturedRecords, warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
 from digest.model import Digest, Paper, Record, Theme
 from digest.page_memo import STORED_VERSION, PageMemo
@@ -52,15 +52,6 @@ class FileRecords:
     records: list[Record]
     warnings: list[logging.LogRecord]
     lines: dict[tuple[int, str], Record]
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 class BuildState:
@@ -216,7 +207,7 @@ def _signature(path: Path) -> _FileSignature | None:
 
 @contextmanager
 def _captured_warnings() -> Iterator[list[logging.LogRecord]]:
-    capture = _Capture()
+    capture = CapturedRecords()
     log.addHandler(capture)
     try:
         yield capture.records

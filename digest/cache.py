@@ -212,8 +212,7 @@ class ContentCache:
         now = self.clock()
         used: dict[str, float] = {}
         try:
-            row = conn.execute("SELECT used FROM entries WHERE key = ?", (marker,)).fetchone()
-            if row is not None and row[0] >= now - DAY:
+            if _looked_today(conn, marker, now):
                 return
             for chunk, marks in _batches(wanted):
                 sql = f"SELECT key, used FROM entries WHERE used < ? AND key IN ({marks})"
@@ -275,8 +274,7 @@ class ContentCache:
         now = self.clock()
         before = now - UNUSED_DAYS * DAY
         try:
-            row = conn.execute("SELECT used FROM entries WHERE key = ?", (_PRUNED,)).fetchone()
-            if row is not None and row[0] >= now - DAY:
+            if _looked_today(conn, _PRUNED, now):
                 return 0
             with conn:
                 sql = "INSERT OR REPLACE INTO entries (key, value, used) VALUES (?, ?, ?)"
@@ -311,6 +309,13 @@ class ContentCache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _looked_today(conn: sqlite3.Connection, marker: str, now: float) -> bool:
+    """Whether the marker entry of a once-a-day look (its use time: when) says it was done
+    within the last day."""
+    row = conn.execute("SELECT used FROM entries WHERE key = ?", (marker,)).fetchone()
+    return row is not None and row[0] >= now - DAY
 
 
 def _batches(keys: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:

@@ -20,6 +20,18 @@ def warned_at(warning: logging.LogRecord) -> Source | None:
     return args[0] if isinstance(args, tuple) and args and isinstance(args[0], Source) else None
 
 
+class CapturedRecords(logging.Handler):
+    """Keeps the records it sees, to be handled again later: by the next build that reuses an
+    input file's records, or by the build process for a forked child's."""
+
+    def __init__(self, level: int = logging.WARNING) -> None:
+        super().__init__(level=level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 class WarningCounter(logging.Handler):
     """Counts warnings and errors seen during one build (mkdocs' strict-mode pattern)."""
 

@@ -60,13 +60,8 @@ class Fingerprinter:
             hasher.update(b"T%d:" % len(text) + text)
             return
         hasher.update(b"L%d:" % len(value))
-        memo = self._memo
-        for item in value:  # mostly papers hashed before: a page's list of them
-            hit = memo.get(id(item))
-            if hit is None:
-                self._feed(hasher, item)
-            else:
-                hasher.update(b"D" + hit[1])
+        for item in value:
+            self._feed(hasher, item)
 
     def _feed_other(self, hasher: Any, value: object, kind: type) -> None:
         if isinstance(value, str):

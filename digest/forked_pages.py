@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from digest.cache import ContentCache
-from digest.forked_worker import sendable_error
+from digest.diagnostics import CapturedRecords
+from digest.forked_worker import sendable_error, start_forked
 from digest.output import Page
 from digest.page_maker import PageRecord
 from digest.page_memo import PageMemo
@@ -40,17 +40,19 @@ class ForkedPages:
     def __init__(
         self, make: MakePages, memo: PageMemo, cache: ContentCache, progress: Progress | None
     ) -> None:
-        context = multiprocessing.get_context("fork")
-        self._from_child, to_parent = context.Pipe(duplex=False)
+        self._from_child, to_parent = multiprocessing.Pipe(duplex=False)
         self._memo = memo
         self._progress = progress
         self._result: tuple[list[Page], dict[str, PageRecord]] | None = None
-        self._process = context.Process(
-            target=_make_in_child,
-            args=(make, memo, cache, to_parent, progress is not None),
+        self._process = start_forked(
+            _make_in_child,
+            make,
+            memo,
+            cache,
+            to_parent,
+            progress is not None,
             name="digest-forked-pages",
         )
-        self._process.start()
         to_parent.close()
 
     def relaying(self, progress: Progress | None) -> Progress | None:
@@ -69,7 +71,6 @@ class ForkedPages:
             self._receive()
         pages, records = self._result
         self._memo.pending.update(records)
-        self.close()
         yield from pages
 
     def close(self) -> None:
@@ -103,11 +104,10 @@ class ForkedPages:
 def _make_in_child(
     make: MakePages, memo: PageMemo, cache: ContentCache, to_parent: Connection, report: bool
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent's SQLite connection is left alone (never used, nor closed, across a fork).
     own = ContentCache(cache.root, cache.clock)
     memo.pending = {}
-    warnings = _Captured()
+    warnings = CapturedRecords(logging.INFO)
     logger = logging.getLogger("digest")
     logger.handlers, logger.propagate = [warnings], False  # the parent reports and counts them
 
@@ -119,21 +119,11 @@ def _make_in_child(
             Page(page.path, b"", unchanged=True) if page.unchanged else page
             for page in make(own, progress if report else None)
         ]
-        message: tuple[Any, ...] = ("done", pages, memo.pending, warnings.records)
+        message: tuple[Any, ...] = ("done", pages, memo.pending)
     except Exception as err:
-        message = ("error", sendable_error(err), warnings.records)
+        message = ("error", sendable_error(err))
     finally:
         own.close()
-    to_parent.send(message)
-
-
-class _Captured(logging.Handler):
-    """The child's log records, made picklable (message formatted, no arguments)."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
+    for record in warnings.records:  # picklable: the message formatted, no arguments
         record.msg, record.args, record.exc_info = record.getMessage(), None, None
-        self.records.append(record)
+    to_parent.send((*message, warnings.records))

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 Chunk = Callable[[Sequence[Any]], list[Any]]
@@ -28,16 +29,26 @@ def can_fork(workers: int) -> bool:
     return workers > 1 and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def start_forked(target: Callable[..., None], *args: Any, name: str) -> BaseProcess:
+    """``target(*args)`` in a forked child that ignores Ctrl-C: the build process stops it."""
+    process = multiprocessing.get_context("fork").Process(
+        target=_without_ctrl_c, args=(target, *args), name=name
+    )
+    process.start()
+    return process
+
+
+def _without_ctrl_c(target: Callable[..., None], *args: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    target(*args)
+
+
 class ForkedWorker:
     """Runs ``fn(chunk)`` calls in one child process, which ran ``warm()`` first."""
 
     def __init__(self, warm: Callable[[], None]) -> None:
-        context = multiprocessing.get_context("fork")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(warm, child), name="digest-forked-worker"
-        )
-        self._process.start()
+        self._conn, child = multiprocessing.Pipe()
+        self._process = start_forked(_serve, warm, child, name="digest-forked-worker")
         child.close()
 
     def run(self, fn: Chunk, chunks: Sequence[Sequence[Any]]) -> Iterator[list[Any]]:
@@ -65,11 +76,9 @@ class ForkedWorker:
 
 
 @contextmanager
-def forked_worker(
-    warm: Callable[[], None], wanted: bool, workers: int
-) -> Iterator[ForkedWorker | None]:
-    """A ``ForkedWorker`` if ``wanted`` and forking is possible, else ``None``."""
-    worker = ForkedWorker(warm) if wanted and can_fork(workers) else None
+def forked_worker(warm: Callable[[], None], wanted: bool) -> Iterator[ForkedWorker | None]:
+    """A ``ForkedWorker`` if ``wanted`` (see ``can_fork``), else ``None``."""
+    worker = ForkedWorker(warm) if wanted else None
     try:
         yield worker
     finally:
@@ -78,7 +87,6 @@ def forked_worker(
 
 
 def _serve(warm: Callable[[], None], conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with suppress(Exception):  # the work itself will say what is wrong
         warm()
     while True:

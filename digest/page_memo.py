@@ -131,19 +131,17 @@ class PageMemo:
         base = self._stored
         if base is None:
             return None
-        table: list[bytes | None] = [None] * len(base.deps)  # the table keeps unused ones
+        table: list[bytes] = [b""] * len(base.deps)  # digested on first use: some are unused
+
+        def digested(n: int) -> bytes:
+            table[n] = self.maker.site_digest(site, base.deps[n])
+            return table[n]
 
         def joined(path: str, record: PageRecord) -> bytes | None:
             if self._stored_records.get(path) is not record:
                 return None
             numbers = array("I", base.pages[path][0])
-            try:
-                return b"".join(map(table.__getitem__, numbers))  # type: ignore[arg-type]
-            except TypeError:  # a dependency not digested yet
-                for n in numbers:
-                    if table[n] is None:
-                        table[n] = self.maker.site_digest(site, base.deps[n])
-                return b"".join(map(table.__getitem__, numbers))  # type: ignore[arg-type]
+            return b"".join([table[n] or digested(n) for n in numbers])
 
         return joined
 

@@ -57,8 +57,9 @@ def run_pipeline(
     state.begin(config, cache, output_intact(config, cache, found))
     env = state.environment(config, make_environment)
     warm = partial(warm_extraction, config.language, config.keyphrase_backend)
-    workers = worker_count(config.workers)
-    with forked_worker(warm, bool(state.pages.records), workers) as extractor:
+    # On a rebuild, helper processes use the second core (see forked_worker, forked_pages).
+    helpers = bool(state.pages.records) and can_fork(worker_count(config.workers))
+    with forked_worker(warm, helpers) as extractor:
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
         papers = extract_keyphrases(
@@ -69,7 +70,7 @@ def run_pipeline(
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
     forked = None
-    if state.pages.records and can_fork(workers):
+    if helpers:
         forked = ForkedPages(beside, state.pages, cache, progress)
         progress = forked.relaying(progress)
     try:

@@ -152,12 +152,11 @@ def place_papers(
     papers: Sequence[Paper],
     sampled: SampleThemes,
     cache: ContentCache | None,
-    keys: Sequence[str] | None = None,
+    keys: Sequence[str],
 ) -> list[tuple[int, tuple[str, ...] | None]]:
     """Each paper's theme label and, if its text says a name phrase its keyphrases lack, its
     tagged keyphrases; cached per paper (by ``grouping_keys``) for this sample, so a rebuild
     places only new or edited papers."""
-    keys = grouping_keys(papers) if keys is None else keys
     return cached_rows(
         cache,
         "theme-place",

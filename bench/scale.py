@@ -1119,7 +1119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run_build:
         src, out, cache_dir, backend = args.run_build
         run_one_build(Path(src), Path(out), Path(cache_dir), backend)
-        return 0
+        from digest.cli import exit_now
+
+        exit_now(0)  # as the command ends
     if args.run_yake:
         run_plain_yake(args.run_yake)
         return 0

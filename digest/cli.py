@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from digest import __version__
 from digest.config import Config, ConfigError, load_config
@@ -24,6 +25,26 @@ EXIT_OK, EXIT_STRICT, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 13
 EXIT_PUBLISH = 4
 
 log = logging.getLogger("digest")
+
+
+def run() -> None:
+    """The console command."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """Out of the process without tearing the interpreter down: teardown frees every object
+    left in module caches and imported libraries one by one (0.3 s after a 10,000-paper
+    rebuild), and nothing is left to do once a command has returned: its files are in place,
+    the cache is closed, and logs and output are flushed here. (Instagram's servers skip it
+    the same way.)"""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or EXIT_FAILED
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,11 @@ from digest.model import Paper, PaperDate, Record
 from digest.titles import derive_title
 
 _PUNCTUATION = re.compile(r"[^\w\s]+")
-# The ASCII characters _PUNCTUATION matches, so both paths give the same text.
-_ASCII_PUNCTUATION = {c: " " for c in range(128) if _PUNCTUATION.match(chr(c))}
+# ASCII punctuation (what _PUNCTUATION matches) and whitespace as spaces, so both paths agree.
+_ASCII_SPACED = bytes(
+    32 if c < 128 and (_PUNCTUATION.match(chr(c)) or chr(c).isspace()) else c for c in range(256)
+)
+_SPACE_RUNS = re.compile(rb"  +")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 DERIVED_ID_LENGTH = 12
 
@@ -24,8 +27,9 @@ DERIVED_ID_LENGTH = 12
 def normalise_abstract(text: str) -> str:
     """The identity of an abstract: case, punctuation and whitespace do not make a new paper."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    if folded.isascii():  # most abstracts: a translate table is 3x faster than the pattern
-        return " ".join(folded.translate(_ASCII_PUNCTUATION).split())
+    if folded.isascii():  # most abstracts: 3x faster than the pattern and split (2M words)
+        spaced = _SPACE_RUNS.sub(b" ", folded.encode("ascii").translate(_ASCII_SPACED))
+        return spaced.strip(b" ").decode("ascii")
     return " ".join(_PUNCTUATION.sub(" ", folded).split())
 
 
@@ -58,6 +62,8 @@ def merge_records(records: Sequence[Record]) -> tuple[Paper, ...]:
 
 
 def _merge_group(group: list[Record]) -> Paper:
+    if len(group) == 1:
+        return _lone_paper(group[0])
     first = group[0]
     given_id = next((safe_id(r.id) for r in group if r.id and safe_id(r.id)), None)
     title = next((r.title.strip() for r in group if r.title and r.title.strip()), None)
@@ -74,6 +80,25 @@ def _merge_group(group: list[Record]) -> Paper:
         date=_fullest_date([r.date for r in group if r.date]),
         url=next((r.url for r in group if r.url), None),
         tags=tuple(dict.fromkeys(t for r in group for t in r.tags)),
+    )
+
+
+def _lone_paper(record: Record) -> Paper:
+    """``_merge_group`` of one record, without its searches (most papers: ~10 µs each)."""
+    given_id = safe_id(record.id) if record.id else ""
+    title = record.title.strip() if record.title else ""
+    return Paper(
+        id=given_id or derived_id(record.abstract),
+        title=title or derive_title(record.abstract),
+        title_derived=not title,
+        abstract=record.abstract,
+        abstract_html=record.abstract_html or None,
+        sources=(record.source,),
+        authors=record.authors or (),
+        author_count=record.author_count or None,
+        date=record.date or None,
+        url=record.url or None,
+        tags=tuple(dict.fromkeys(record.tags)),
     )
 
 

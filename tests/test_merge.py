@@ -1,4 +1,5 @@
 import re
+from dataclasses import replace
 
 from digest.merge import derived_id, merge_records, normalise_abstract, safe_id
 from digest.model import PaperDate, Record, Source
@@ -66,3 +67,18 @@ def test_untitled_papers_get_derived_titles() -> None:
     (paper,) = merge_records([_record("We propose Deep Graph Kernels (DGK) for molecules.")])
     assert paper.title_derived
     assert paper.title == "Deep Graph Kernels (DGK)"
+
+
+def test_a_paper_from_one_record_is_as_if_merged_with_a_copy_of_it() -> None:
+    """A lone record takes a shorter path than a group; it must give the same paper."""
+    date = PaperDate(2024, 5, None)
+    records = [
+        _record("An abstract.", id="hep-th/9901001", title="  A title ", authors=("A", "B")),
+        _record("An abstract.", id="///", title="   ", author_count=0, tags=("x", "y", "x")),
+        _record("An abstract.", url="", abstract_html="", date=date, author_count=3),
+        _record("An abstract.", id="", title=None, url="https://example.org/1"),
+    ]
+    for record in records:
+        (alone,) = merge_records([record])
+        (merged,) = merge_records([record, record])
+        assert alone == replace(merged, sources=(record.source,))

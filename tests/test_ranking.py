@@ -126,7 +126,37 @@ def test_the_snapshot_ranks_as_a_fresh_ranking_through_edits_and_additions(tmp_p
     fresh = ContentCache(tmp_path / "fresh")
     ranking.ranked_with_memo(corpus, keys, 5, fresh)
     assert kept is not None
-    assert kept == ranking._loaded(fresh.get_blob("keyphrase-ranking", _memo_key(5)))
+    assert _content(kept) == _content(
+        ranking._loaded(fresh.get_blob("keyphrase-ranking", _memo_key(5)))
+    )
+
+
+def _content(snapshot: ranking.RankSnapshot | None) -> object:
+    """A snapshot as texts: the numbering of its stored terms depends on its history."""
+    assert snapshot is not None
+    ranks = {key: snapshot.rank(key) for key in snapshot.papers}
+    return ranks, snapshot.word_df, snapshot.phrase_df
+
+
+def test_a_snapshot_whose_terms_mostly_left_is_numbered_afresh(tmp_path: Path) -> None:
+    """Whole new corpora, one after another: the stored term list grows past twice the live
+    terms and is numbered again; rankings and snapshot still equal fresh ones."""
+    rng = random.Random(11)
+    cache = ContentCache(tmp_path / "cache")
+    sizes = []
+    for round_ in range(4):
+        corpus = _random_corpus(rng, 60)
+        keys = [f"round {round_}, paper {i}" for i in range(len(corpus))]
+        assert ranking.ranked_with_memo(corpus, keys, 5, cache) == rank_corpus(corpus, 5)
+        kept = ranking._loaded(cache.get_blob("keyphrase-ranking", _memo_key(5)))
+        assert kept is not None
+        sizes.append(len(kept.terms))
+    fresh = ContentCache(tmp_path / "fresh")
+    ranking.ranked_with_memo(corpus, keys, 5, fresh)
+    assert _content(kept) == _content(
+        ranking._loaded(fresh.get_blob("keyphrase-ranking", _memo_key(5)))
+    )
+    assert sizes[1] > sizes[0] and min(sizes[2:]) < max(sizes)  # it grew, then started over
 
 
 def test_an_unreadable_snapshot_is_ranked_afresh(tmp_path: Path) -> None:

@@ -45,29 +45,36 @@ def content_key(*parts: Any) -> str:
 
 
 def content_keys(shared: Sequence[Any], items: Iterable[Sequence[Any]]) -> list[str]:
-    """``content_key(*shared, *item)`` for each item, with ``shared`` (settings, versions)
-    serialised once rather than once per paper: 100,000 papers' keys are computed on every
-    build."""
-    head = hashlib.sha256(b"[" + ",".join(_json_key(part) for part in shared).encode("utf-8"))
+    """A stable hash of ``(*shared, *item)`` for each item, with ``shared`` (settings,
+    versions) serialised once rather than once per paper: 100,000 papers' keys are computed on
+    every build. Text, and tuples of text, are hashed as length-prefixed UTF-8 rather than
+    JSON: escaping an abstract's backslashes was four fifths of a key's time (~8 µs). Each
+    part's encoding says where it ends, so distinct items cannot share one. Not equal to
+    ``content_key`` of the same parts."""
+    head = hashlib.sha256(b"".join(_key_part(part) for part in shared))
     keys = []
     for item in items:
         hasher = head.copy()
-        rest = (
-            "".join("," + _json_key(part) for part in item)
-            if shared
-            else ",".join(_json_key(part) for part in item)
-        )
-        hasher.update((rest + "]").encode("utf-8"))
+        hasher.update(b"".join([_key_part(part) for part in item]))
         keys.append(hasher.hexdigest())
     return keys
+
+
+def _key_part(part: Any) -> bytes:
+    kind = type(part)
+    if kind is str:
+        data = part.encode("utf-8", "surrogatepass")
+        return b"s%d:" % len(data) + data
+    if (kind is tuple or kind is list) and all(type(item) is str for item in part):
+        return b"t%d:" % len(part) + b"".join([_key_part(item) for item in part])
+    return b"j" + _json_key(part).encode("utf-8", "surrogatepass")
 
 
 _KEY_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json_key(value: Any) -> str:
-    """``json.dumps`` with ``content_key``'s settings, without making an encoder per call (~2 µs
-    of the ~9 a paper's key takes; a 10,000-paper rebuild computes 40,000)."""
+    """``json.dumps`` with ``content_key``'s settings, without making an encoder per call."""
     return _KEY_ENCODER.encode(value)
 
 

@@ -179,7 +179,7 @@ def _place(
 def grouping_keys(papers: Sequence[Paper]) -> list[str]:
     """Each paper's content key for ``grouping_inputs``: computed once per build, for the
     placing of each paper and the key of the whole grouping (``build_state``)."""
-    return content_keys(("grouping-inputs", 1), ((grouping_inputs(p),) for p in papers))
+    return content_keys(("grouping-inputs", 1), (grouping_inputs(p) for p in papers))
 
 
 def grouping_inputs(paper: Paper) -> tuple[str, str, str, tuple[str, ...]]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from digest.build import build
-from digest.cache import UNUSED_DAYS, ContentCache
+from digest.cache import UNUSED_DAYS, ContentCache, content_keys
 from tests.conftest import corpus_config, edit_seed
 
 DAY = 86_400.0
@@ -128,3 +128,27 @@ def test_the_cache_is_pruned_at_most_once_a_day(tmp_path: Path) -> None:
     conn.close()
     assert cache.prune() == 1
     assert cache.get_many(["old"]) == {}
+
+
+def test_content_keys_tell_apart_items_that_encode_alike() -> None:
+    """Parts are hashed by their own encodings, joined: where one part ends must be clear."""
+    items = [
+        ("ab", "c"),
+        ("a", "bc"),
+        ("abc",),
+        ("1",),
+        (1,),
+        (("a", "b"),),
+        ("a", "b"),
+        (("a", "b"), "c"),
+        (("a",), ("b", "c")),
+        (("a", 1),),
+        ("s1:a",),
+        ("", "s0:"),
+        ("\\u00e9", "é"),
+        ("é",),
+    ]
+    keys = content_keys(("shared", 1), items)
+    assert len(set(keys)) == len(items)
+    assert keys == content_keys(("shared", 1), items)  # stable
+    assert keys[0] != content_keys(("shared", 2), items[:1])[0]

@@ -20,7 +20,7 @@ from tests.conftest import corpus_config, edit_seed, site_files
 
 
 def _record(n: int, deps: int = 30) -> PageRecord:
-    shared = [("keyphrase_by_text", "item", f"phrase {(n + d) % 500}") for d in range(deps)]
+    shared = [("keyphrase_path_by_text", "item", f"phrase {(n + d) % 500}") for d in range(deps)]
     digest = hashlib.sha256(str(n).encode()).hexdigest()
     return PageRecord((("paper_count", "all", ""), *shared), digest, digest[::-1])
 
@@ -58,7 +58,9 @@ def test_the_dependency_table_is_renumbered_once_it_has_doubled() -> None:
     sizes = [len(memo.stored().deps)]
     for round_ in range(200):
         memo.records["papers/0.html"] = PageRecord(
-            tuple(("keyphrase_by_text", "item", f"new {round_} {d}") for d in range(30)), "ab", "cd"
+            tuple(("keyphrase_path_by_text", "item", f"new {round_} {d}") for d in range(30)),
+            "ab",
+            "cd",
         )
         memo = _reloaded(memo)
         used = {dep for record in memo.records.values() for dep in record.deps}

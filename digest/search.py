@@ -46,10 +46,12 @@ MANIFEST_PATH = "search/manifest.js"
 EXCERPT_CHARS = 200
 DOCS_PER_SHARD = 200
 # Small shards: an edit rewrites every shard holding one of its ~100 terms (at 10,000 papers,
-# 9.5 MB of shards of ~32 kB, 0.8 s; 3 MB and 0.3 s at ~4 kB), and a query fetches fewer
-# bytes. The manifest lists every shard: 30 kB gzip at 10,000 papers.
+# 629 shards of ~32 kB: 9.5 MB, 0.8 s; 1,514 of ~16 kB: 0.5-0.65 s), and a query fetches fewer
+# bytes. The manifest lists every shard (18 kB gzip at 10,000 papers). A small index keeps a
+# few larger ones (one per 4 papers at most): an edit there rewrites nearly all of them.
 MIN_SHARD_BYTES = 4_000
 MAX_TERM_SHARDS = 9_600
+PAPERS_PER_TERM_SHARD = 4
 POOL_SHARDS = 200  # shards to make: below this, starting worker processes costs more than it saves
 TARGET_STEP = 2**0.25  # shard targets come in steps, so one edit's bytes never move them
 MIN_SHARD_SHARE = 0.25  # of the target, before a shard may end
@@ -269,12 +271,14 @@ class TermShard:
 
 
 def split_by_term(
-    parts: IndexParts, max_shards: int = MAX_TERM_SHARDS, min_bytes: int = MIN_SHARD_BYTES
+    parts: IndexParts, max_shards: int | None = None, min_bytes: int = MIN_SHARD_BYTES
 ) -> Iterator[TermShard]:
     """Consecutive term ranges of similar size, each with exactly its terms' entries, one at a
     time. Where a shard ends depends on its own terms only (content-defined, like rsync's
     chunks), so an edit that changes some terms' postings changes the shards holding them,
     not the numbering and contents of every shard after."""
+    if max_shards is None:
+        max_shards = max(1, min(MAX_TERM_SHARDS, parts.documents // PAPERS_PER_TERM_SHARD))
     vocabulary = parts.vocabulary
     postings = np.bincount(parts.entry_term, minlength=len(vocabulary)).tolist()
     weights = [len(t) + 20 * p for t, p in zip(vocabulary, postings, strict=True)]

@@ -45,7 +45,7 @@ def test_a_rebuild_makes_the_same_site_with_the_search_index_made_in_a_second_pr
     assert len(spy.made) == 1
     assert not spy.made[0]._process.is_alive()
     assert {"render", "search"} <= set(heard)  # the child's progress reached this process
-    assert 0 < report.pages_written < 20
+    assert 0 < report.pages_written < 30  # of 136: its pages and most of the 12 term shards
     cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
     site = built_as_cold(tmp_path / "site", cold)
     assert "Otters study conditions" in site["papers.json"].decode()

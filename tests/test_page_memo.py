@@ -111,6 +111,7 @@ def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_f
     assert checked == []
     assert 0 < len(rendered) < 40
     assert rendered == fast_rendered
-    assert 0 < fast.pages_written == slow.pages_written < 20
+    # of 136 files: the edited paper's pages and most of the 12 term shards
+    assert 0 < fast.pages_written == slow.pages_written < 30
     assert fast.pages_unchanged == slow.pages_unchanged
     assert site_files(tmp_path / "site") == fast_site

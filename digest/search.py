@@ -260,12 +260,14 @@ class TermShard:
     entries: np.ndarray  # positions in IndexParts' entry arrays, in vector order
 
     def fingerprint(self, parts: IndexParts) -> str:
-        """A digest of everything the shard's file says, computed without writing it."""
+        """A digest of everything the shard's file says, computed without writing it: terms
+        are numbered from the shard's first, as in the file, so a term gained or lost before
+        it leaves it alone."""
         digest = hashlib.sha256()
         digest.update("\0".join(parts.vocabulary[self.first : self.last + 1]).encode())
         digest.update(f"\0{parts.documents}\0".encode())
         digest.update(parts.entry_vector[self.entries].tobytes())
-        digest.update(parts.entry_term[self.entries].tobytes())
+        digest.update((parts.entry_term[self.entries] - self.first).tobytes())
         digest.update(parts.entry_score[self.entries].tobytes())
         return digest.hexdigest()
 

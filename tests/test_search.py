@@ -182,6 +182,35 @@ def test_an_edit_changes_only_the_shards_of_its_terms(seed_texts: list[tuple[str
     assert all(any(first <= t <= last for t in touched) for first, last in changed)
 
 
+def test_a_new_first_term_changes_no_other_shards_fingerprint(
+    seed_texts: list[tuple[str, ...]],
+) -> None:
+    """A shard's fingerprint decides whether its file is made again: a term added near the start
+    of the vocabulary renumbers every later term, but no later shard's file, so it must not
+    change their fingerprints either (it did: every later shard was made again)."""
+    edited = list(seed_texts)
+    title, keyphrases, abstract = edited[40]
+    word = abstract.split()[5]
+    edited[40] = (title, keyphrases, abstract.replace(word, "aardvark", 1))  # the same length
+
+    def shards(texts: list[tuple[str, ...]]) -> dict[tuple[str, str], tuple[str, str]]:
+        parts = index_parts(terms_of_chunk(texts))
+        return {
+            (parts.vocabulary[s.first], parts.vocabulary[s.last]): (
+                s.fingerprint(parts),
+                shard_body(parts, s),
+            )
+            for s in split_by_term(parts, max_shards=40, min_bytes=1000)
+        }
+
+    before, after = shards(seed_texts), shards(edited)
+    assert all(first > "aardvark" for first, _ in before.keys() - after.keys())
+    same_bodies = {k for k in before.keys() & after.keys() if before[k][1] == after[k][1]}
+    same_fingerprints = {k for k in before.keys() & after.keys() if before[k][0] == after[k][0]}
+    assert len(same_bodies) > len(before) // 2
+    assert same_fingerprints == same_bodies
+
+
 def test_refs_are_short_and_unique() -> None:
     refs = [doc_ref(i) for i in range(100_000)]
     assert len(set(refs)) == 100_000

@@ -634,7 +634,8 @@ def search_size(site: Path, query: str) -> SearchSize:
     manifest = _payload(contents["manifest.js"].decode(), "window.DIGEST_SEARCH=", ";")
     terms = query_term_shards(manifest, query)
     docs = query_doc_shards(manifest, terms, folder, query, FIRST_SHOWN)
-    wanted = ["manifest.js"] + [f"terms-{n}.js" for n in terms] + [f"docs-{n}.js" for n in docs]
+    keys = [manifest["shards"][n][3] for n in terms]
+    wanted = ["manifest.js"] + [f"terms-{k}.js" for k in keys] + [f"docs-{n}.js" for n in docs]
     page = _search_page_files(site)
     return SearchSize(
         files=len(files),
@@ -665,7 +666,7 @@ def query_term_shards(manifest: dict[str, Any], query: str) -> list[int]:
         term = pipeline_term(clause.term) if clause.use_pipeline else clause.term
         if term:
             needed.update(
-                n for n, (first, last, _) in enumerate(manifest["shards"]) if first <= term <= last
+                n for n, (first, last, *_) in enumerate(manifest["shards"]) if first <= term <= last
             )
     return sorted(needed)
 
@@ -681,8 +682,9 @@ def query_doc_shards(
 
     bodies = []
     for number in terms:
-        text = (folder / f"terms-{number}.js").read_text(encoding="utf-8")
-        bodies.append(_payload(text, f"digestSearchTerms({number},", ");"))
+        key = manifest["shards"][number][3]
+        text = (folder / f"terms-{key}.js").read_text(encoding="utf-8")
+        bodies.append(_payload(text, f'digestSearchTerms("{key}",', ");"))
     index = lunr.index.Index.load(
         {
             "version": manifest["lunr"],
@@ -875,7 +877,7 @@ def _browser_figures(timeline: dict[str, Any]) -> Browser:
     """When the page was ready, when its term and document shards had arrived, and when the
     first result was shown: the gaps between them are fetching, lunr's work and rendering."""
     resources = timeline["resources"]
-    terms = [r for r in resources if re.search(r"/search/terms-\d+\.js$", r[0])]
+    terms = [r for r in resources if re.search(r"/search/terms-\w+\.js$", r[0])]
     docs = [r for r in resources if re.search(r"/search/docs-\d+\.js$", r[0])]
     steps = [
         f"page ready {timeline['ready']:.0f} ms",

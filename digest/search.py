@@ -52,6 +52,7 @@ DOCS_PER_SHARD = 200
 MIN_SHARD_BYTES = 4_000
 MAX_TERM_SHARDS = 9_600
 PAPERS_PER_TERM_SHARD = 4
+SHARD_KEY_CHARS = 12
 POOL_SHARDS = 200  # shards to make: below this, starting worker processes costs more than it saves
 TARGET_STEP = 2**0.25  # shard targets come in steps, so one edit's bytes never move them
 MIN_SHARD_SHARE = 0.25  # of the target, before a shard may end
@@ -74,7 +75,8 @@ def build_search_index(
     # Shards are made and written one at a time: at 100,000 papers the whole index as Python
     # objects, or as JSON text, is gigabytes.
     shards = list(split_by_term(parts))
-    paths = [f"search/terms-{number}.js" for number in range(len(shards))]
+    keys = shard_keys([parts.vocabulary[shard.first] for shard in shards])
+    paths = [f"search/terms-{key}.js" for key in keys]
     fingerprints = [shard.fingerprint(parts) for shard in shards]
     kept = [memo.recorded(p, f) if memo else None for p, f in zip(paths, fingerprints, strict=True)]
     todo = sum(1 for record in kept if record is None)
@@ -82,7 +84,7 @@ def build_search_index(
     def pieces(parts: IndexParts) -> Iterator[ShardPiece | Ready]:
         for number, (shard, record) in enumerate(zip(shards, kept, strict=True)):
             page = memo.keep(paths[number], record) if memo and record else None
-            yield Ready(page) if page else shard_piece(parts, shard, number)
+            yield Ready(page) if page else shard_piece(parts, shard, keys[number])
 
     if todo >= POOL_SHARDS and worker_count(workers) > 1:
         made = ordered_map(shard_script, pieces(parts), worker_count(workers))
@@ -97,13 +99,14 @@ def build_search_index(
         else:
             page = Page(paths[number], content)
         yield page
-        size = len(page.content) - len(_shard_prefix(number)) - len(SCRIPT_END)
-        bounds.append([parts.vocabulary[shard.first], parts.vocabulary[shard.last], size])
+        size = len(page.content) - len(_shard_prefix(keys[number])) - len(SCRIPT_END)
+        first, last = parts.vocabulary[shard.first], parts.vocabulary[shard.last]
+        bounds.append([first, last, size, keys[number]])
     del parts
     shards.clear()
     yield from _doc_shard_pages(papers, {t.slug: t.name for t in themes}, memo)
     manifest = {
-        "version": 3,
+        "version": 4,
         "lunr": lunr.__TARGET_JS_VERSION__,
         "fields": [name for name, _ in SEARCH_FIELDS],
         "pipeline": PIPELINE,
@@ -112,6 +115,21 @@ def build_search_index(
         "shards": bounds,
     }
     yield Page(MANIFEST_PATH, f"window.DIGEST_SEARCH={_json(manifest)};\n".encode())
+
+
+def shard_keys(first_terms: Sequence[str]) -> list[str]:
+    """Each term shard's name, from its first term: when an edit moves where one shard ends,
+    the shards after it keep their names and files (numbered by position, every later one
+    was renamed, and rewritten: 1,362 of 1,513 files after one edit at 10,000 papers)."""
+    keys: list[str] = []
+    taken: set[str] = set()
+    for term in first_terms:
+        key = hashlib.sha256(term.encode("utf-8", "surrogatepass")).hexdigest()[:SHARD_KEY_CHARS]
+        while key in taken:  # ~1 in 10 million per pair of shards
+            key += "x"
+        taken.add(key)
+        keys.append(key)
+    return keys
 
 
 def doc_ref(position: int) -> str:
@@ -359,7 +377,7 @@ class ShardPiece(NamedTuple):
     """What one term shard's file is made from, and nothing else, so a worker process can
     make it: its terms, and its entries with term numbers counted from its first term."""
 
-    number: int
+    key: str
     vocabulary: list[str]
     documents: int
     entry_vector: np.ndarray
@@ -367,9 +385,9 @@ class ShardPiece(NamedTuple):
     entry_score: np.ndarray
 
 
-def shard_piece(parts: IndexParts, shard: TermShard, number: int) -> ShardPiece:
+def shard_piece(parts: IndexParts, shard: TermShard, key: str) -> ShardPiece:
     return ShardPiece(
-        number,
+        key,
         parts.vocabulary[shard.first : shard.last + 1],
         parts.documents,
         parts.entry_vector[shard.entries],
@@ -389,7 +407,7 @@ def shard_script(piece: ShardPiece) -> bytes:
         refs=_refs(piece.documents),
     )
     shard = TermShard(0, len(piece.vocabulary) - 1, np.arange(len(piece.entry_term)))
-    return _shard_prefix(piece.number) + shard_body(parts, shard).encode() + SCRIPT_END
+    return _shard_prefix(piece.key) + shard_body(parts, shard).encode() + SCRIPT_END
 
 
 @lru_cache(maxsize=1)
@@ -397,8 +415,8 @@ def _refs(documents: int) -> list[str]:
     return [doc_ref(i) for i in range(documents)]
 
 
-def _shard_prefix(number: int) -> bytes:
-    return f"digestSearchTerms({number},".encode()
+def _shard_prefix(key: str) -> bytes:
+    return f'digestSearchTerms("{key}",'.encode()
 
 
 def _shard_vectors(parts: IndexParts, entries: np.ndarray, first: int = 0) -> list[list[Any]]:

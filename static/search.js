@@ -22,7 +22,11 @@
     return;
   }
   var pipeline = lunr.Pipeline.load(manifest.pipeline);
-  window.digestSearchTerms = function (number, body) { termShards[number] = body; };
+  /* A term shard's file is named by a key (from its first term, so an edit elsewhere leaves
+     the name alone); the manifest lists each shard's key, in term order. */
+  var shardNumber = {};
+  manifest.shards.forEach(function (shard, number) { shardNumber[shard[3]] = number; });
+  window.digestSearchTerms = function (key, body) { termShards[shardNumber[key]] = body; };
   window.digestSearchDocs = function (number, docs) { docShards[number] = docs; };
 
   function loadScript(url) {
@@ -104,7 +108,7 @@
 
   function ensureTerms(numbers) {
     return Promise.all(numbers.map(function (n) {
-      return loadScript("search/terms-" + n + ".js");
+      return loadScript("search/terms-" + manifest.shards[n][3] + ".js");
     }));
   }
 

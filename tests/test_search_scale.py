@@ -38,7 +38,7 @@ PAPERS = 2_000
 SEED = 6
 TARGET, TARGET_WORD = 1_234, "quokkalith"
 OTHER, OTHER_WORD = 777, "zephyrine"
-TERM_SHARD = re.compile(r"/search/terms-(\d+)\.js$")
+TERM_SHARD = re.compile(r"/search/terms-(\w+)\.js$")
 DONE = "#search-results[aria-busy='false'] li"  # every result shown
 MIN_SHARDS = 20  # below this the corpus would not exercise sharding
 
@@ -95,8 +95,9 @@ class Watch:
     def on_failed(self, request: Request) -> None:
         self.errors.append(f"failed request: {request.url} {request.failure}")
 
-    def term_shards(self) -> list[int]:
-        return [int(m.group(1)) for r in self.requests if (m := TERM_SHARD.search(r))]
+    def term_shards(self) -> list[str]:
+        """The keys of the term shards fetched (``shard_numbers`` turns them into positions)."""
+        return [m.group(1) for r in self.requests if (m := TERM_SHARD.search(r))]
 
 
 # --- the corpus and its site ----------------------------------------------------------------
@@ -170,12 +171,17 @@ def manifest(scale_site: Path) -> dict[str, Any]:
     return loaded
 
 
+def shard_numbers(manifest: dict[str, Any], keys: list[str]) -> list[int]:
+    position = {shard[3]: n for n, shard in enumerate(manifest["shards"])}
+    return [position[key] for key in keys]
+
+
 def shards_for(manifest: dict[str, Any], *words: str) -> set[int]:
     """static/search.js's rule: the shards whose [first, last] range holds a word's stem."""
     stems = [pipeline_term(w.lower()) for w in words]
     return {
         n
-        for n, (first, last, _) in enumerate(manifest["shards"])
+        for n, (first, last, _, _) in enumerate(manifest["shards"])
         for stem in stems
         if stem and first <= stem <= last
     }
@@ -248,7 +254,7 @@ def test_distinctive_word_loads_only_its_shard(
     page.goto(f"{base_url}search.html?q={TARGET_WORD}")
     page.wait_for_selector(DONE)
     assert _title_of(TARGET) in _titles(page)[:3], _titles(page)[:5]
-    fetched = watch.term_shards()
+    fetched = shard_numbers(manifest, watch.term_shards())
     total = len(manifest["shards"])
     assert set(fetched) == shards_for(manifest, TARGET_WORD), fetched
     assert len(fetched) <= total // 10, f"{len(fetched)} of {total} term shards fetched"
@@ -261,13 +267,13 @@ def test_second_query_reuses_loaded_shards(
     page = watch.page
     page.goto(f"{base_url}search.html?q={TARGET_WORD}")
     page.wait_for_selector(DONE)
-    first = set(watch.term_shards())
+    first = set(shard_numbers(manifest, watch.term_shards()))
     query = f"{TARGET_WORD} {OTHER_WORD}"
     page.fill("#search-query", query)
     assert "2 results" in _status_for(page, query)
     titles = _titles(page)
     assert {_title_of(TARGET), _title_of(OTHER)} <= set(titles[:3]), titles[:5]
-    fetched = watch.term_shards()
+    fetched = shard_numbers(manifest, watch.term_shards())
     later = fetched[len(first) :]
     assert len(fetched) == len(set(fetched)), f"a term shard was fetched twice: {fetched}"
     assert set(later) == shards_for(manifest, OTHER_WORD) - first, (first, later)
@@ -275,7 +281,7 @@ def test_second_query_reuses_loaded_shards(
     assert len(index_files) == len(set(index_files)), f"fetched twice: {index_files}"
     page.fill("#search-query", TARGET_WORD.capitalize())
     assert "1 result" in _status_for(page, TARGET_WORD.capitalize())
-    assert watch.term_shards() == fetched, "a query over loaded shards fetched more"
+    assert shard_numbers(manifest, watch.term_shards()) == fetched, "a query fetched more"
     assert not watch.errors, "\n".join(watch.errors)
 
 

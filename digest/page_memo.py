@@ -227,9 +227,10 @@ class PageMemo:
         if not isinstance(stored, StoredRecords):
             return
         records: dict[str, PageRecord] = {}
+        dep = stored.deps.__getitem__
         try:
             for path, (numbers, fingerprint, sha) in stored.pages.items():
-                deps = tuple(stored.deps[n] for n in array("I", numbers))
+                deps = tuple(map(dep, array("I", numbers)))
                 records[path] = PageRecord(deps, fingerprint.hex(), sha.hex())
         except (IndexError, TypeError, ValueError):
             return

@@ -628,14 +628,16 @@ def search_size(site: Path, query: str) -> SearchSize:
     """The index's size on disk and over the wire (gzip, as any static host serves it), and
     what the first ``query`` on a fresh page downloads: the page and its scripts, the
     manifest, the term shards of its terms and the document shards of its shown results."""
+    from digest.search import term_shard_path
+
     folder = site / "search"
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     contents = {p.name: p.read_bytes() for p in files}
     manifest = _payload(contents["manifest.js"].decode(), "window.DIGEST_SEARCH=", ";")
     terms = query_term_shards(manifest, query)
     docs = query_doc_shards(manifest, terms, folder, query, FIRST_SHOWN)
-    keys = [manifest["shards"][n][3] for n in terms]
-    wanted = ["manifest.js"] + [f"terms-{k}.js" for k in keys] + [f"docs-{n}.js" for n in docs]
+    shards = [Path(term_shard_path(manifest["shards"][n][3])).name for n in terms]
+    wanted = ["manifest.js"] + shards + [f"docs-{n}.js" for n in docs]
     page = _search_page_files(site)
     return SearchSize(
         files=len(files),
@@ -678,13 +680,13 @@ def query_doc_shards(
     term shards, as the browser does."""
     import lunr
 
-    from digest.search import merge_shards
+    from digest.search import merge_shards, shard_prefix, term_shard_path
 
     bodies = []
     for number in terms:
         key = manifest["shards"][number][3]
-        text = (folder / f"terms-{key}.js").read_text(encoding="utf-8")
-        bodies.append(_payload(text, f'digestSearchTerms("{key}",', ");"))
+        text = (folder.parent / term_shard_path(key)).read_text(encoding="utf-8")
+        bodies.append(_payload(text, shard_prefix(key).decode(), ");"))
     index = lunr.index.Index.load(
         {
             "version": manifest["lunr"],

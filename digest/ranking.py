@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from digest.cache import ContentCache, content_key
 from digest.fingerprint import code_fingerprint
@@ -206,7 +206,8 @@ def _updated(
     moved_words = {w for w in touched_words if word_df.get(w) != last.word_df.get(w)}
     moved_phrases = {p for p in touched_phrases if phrase_df.get(p) != last.phrase_df.get(p)}
     moved = _Moved.of(last, moved_words, moved_phrases)
-    stale = [i for i, key in enumerate(keys) if i not in fresh and moved.read_by(last.papers[key])]
+    stored = cast(dict[str, StoredRank], last.papers)
+    stale = [i for i, key in enumerate(keys) if i not in fresh and moved.read_by(stored[key])]
     if stale:
         fresh.update(zip(stale, candidates_of(stale), strict=True))
     stats = CorpusStats(len(keys), word_df, phrase_df)
@@ -214,31 +215,25 @@ def _updated(
 
 
 class _Moved(NamedTuple):
-    """The words and phrases whose corpus counts moved, as texts and by their number in the
-    last snapshot's terms (how its stored rankings hold them)."""
+    """The words and phrases whose corpus counts moved, by their number in the last snapshot's
+    terms: ``last`` is always loaded from the cache, so its rankings are stored ones."""
 
-    words: set[str]
-    phrases: set[str]
-    word_numbers: set[int]
-    phrase_numbers: set[int]
+    words: set[int]
+    phrases: set[int]
 
     @classmethod
     def of(cls, last: RankSnapshot, words: set[str], phrases: set[str]) -> _Moved:
         numbers = last.numbers() if words or phrases else {}
         return cls(
-            words,
-            phrases,
             {numbers[w] for w in words if w in numbers},
             {numbers[p] for p in phrases if p in numbers},
         )
 
-    def read_by(self, rank: PaperRank | StoredRank) -> bool:
+    def read_by(self, rank: StoredRank) -> bool:
         """Whether ``rank`` read the count of any of them."""
-        if isinstance(rank, PaperRank):
-            return not (self.words.isdisjoint(rank.words) and self.phrases.isdisjoint(rank.phrases))
         return not (
-            self.word_numbers.isdisjoint(array("I", rank.words))
-            and self.phrase_numbers.isdisjoint(array("I", rank.phrases))
+            self.words.isdisjoint(array("I", rank.words))
+            and self.phrases.isdisjoint(array("I", rank.phrases))
         )
 
 

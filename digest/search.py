@@ -76,7 +76,7 @@ def build_search_index(
     # objects, or as JSON text, is gigabytes.
     shards = list(split_by_term(parts))
     keys = shard_keys([parts.vocabulary[shard.first] for shard in shards])
-    paths = [f"search/terms-{key}.js" for key in keys]
+    paths = [term_shard_path(key) for key in keys]
     fingerprints = [shard.fingerprint(parts) for shard in shards]
     kept = [memo.recorded(p, f) if memo else None for p, f in zip(paths, fingerprints, strict=True)]
     todo = sum(1 for record in kept if record is None)
@@ -99,7 +99,7 @@ def build_search_index(
         else:
             page = Page(paths[number], content)
         yield page
-        size = len(page.content) - len(_shard_prefix(keys[number])) - len(SCRIPT_END)
+        size = len(page.content) - len(shard_prefix(keys[number])) - len(SCRIPT_END)
         first, last = parts.vocabulary[shard.first], parts.vocabulary[shard.last]
         bounds.append([first, last, size, keys[number]])
     del parts
@@ -407,7 +407,7 @@ def shard_script(piece: ShardPiece) -> bytes:
         refs=_refs(piece.documents),
     )
     shard = TermShard(0, len(piece.vocabulary) - 1, np.arange(len(piece.entry_term)))
-    return _shard_prefix(piece.key) + shard_body(parts, shard).encode() + SCRIPT_END
+    return shard_prefix(piece.key) + shard_body(parts, shard).encode() + SCRIPT_END
 
 
 @lru_cache(maxsize=1)
@@ -415,7 +415,12 @@ def _refs(documents: int) -> list[str]:
     return [doc_ref(i) for i in range(documents)]
 
 
-def _shard_prefix(key: str) -> bytes:
+def term_shard_path(key: str) -> str:
+    return f"search/terms-{key}.js"
+
+
+def shard_prefix(key: str) -> bytes:
+    """What a term shard's file says before its JSON body (the callback and the shard's key)."""
     return f'digestSearchTerms("{key}",'.encode()
 
 

@@ -22,7 +22,7 @@ from digest.cache import ContentCache, cached_value, content_key
 from digest.config import Config
 from digest.diagnostics import CapturedRecords, warned_at
 from digest.fingerprint import Fingerprinter, code_fingerprint, folder_fingerprint
-from digest.model import Digest, Paper, Record, Theme
+from digest.model import Digest, Paper, Record, Theme, amended
 from digest.page_memo import STORED_VERSION, PageMemo
 from digest.resources import template_dirs
 from digest.sources import read_file
@@ -236,7 +236,7 @@ def _themes_from_json(
         if len(theme_of) != len(papers) or len(keyphrases_of) != len(papers):
             return None
         themed = tuple(
-            replace(p, theme=t, keyphrases=tuple(k))
+            amended(p, theme=t, keyphrases=tuple(k))
             for p, t, k in zip(papers, theme_of, keyphrases_of, strict=True)
         )
     except (KeyError, TypeError, ValueError):

@@ -14,7 +14,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, partial
 from importlib import metadata
 from typing import Any, NamedTuple
@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from digest.cache import ContentCache, content_keys, resolve_cache_dir
 from digest.config import Config
 from digest.forked_worker import ForkedWorker
-from digest.model import Paper
+from digest.model import Paper, amended
 from digest.parallel import cached_map
 from digest.phrase_cleaning import (
     contextual_classes,
@@ -112,7 +112,7 @@ def extract_keyphrases(
     finally:
         if cache is None:
             store.close()
-    return tuple(replace(p, keyphrases=k) for p, k in zip(papers, chosen, strict=True))
+    return tuple(amended(p, keyphrases=k) for p, k in zip(papers, chosen, strict=True))
 
 
 # --- Stage 1: per-abstract candidates (pure, cached, parallel) ---------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
 from digest.lsa import Projection, unit_rows
-from digest.model import Paper, Theme
+from digest.model import Paper, Theme, amended
 from digest.paths import slugify
 from digest.theme_names import (
     CorpusPhrases,
@@ -88,7 +88,7 @@ def group_themes(
         progress(2, 2)
     slug_of = {pid: t.slug for t in themes for pid in t.paper_ids}
     themed = tuple(
-        replace(p, theme=slug_of[p.id], keyphrases=tagged.get(p.id, p.keyphrases)) for p in papers
+        amended(p, theme=slug_of[p.id], keyphrases=tagged.get(p.id, p.keyphrases)) for p in papers
     )
     return themed, themes
 

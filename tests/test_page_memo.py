@@ -115,3 +115,24 @@ def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_f
     assert 0 < fast.pages_written == slow.pages_written < 30
     assert fast.pages_unchanged == slow.pages_unchanged
     assert site_files(tmp_path / "site") == fast_site
+
+
+def test_a_text_entry_the_page_read_makes_it_stale_when_it_changes() -> None:
+    """Text entries are joined as they are, not hashed: ones that would run together if
+    joined plainly stay apart, and any change to the text is seen."""
+    from digest.render import RenderJob, _as_context
+    from digest.tracked_site import TrackedSite
+
+    deps = (("paths", "item", "a"), ("paths", "item", "b"))
+    job = RenderJob("page.html", "page.html", {"n": 1}, _as_context)
+
+    def fingerprint(paths: dict[str, str]) -> str:
+        maker = PageMaker(None, b"base")
+        return maker._fingerprint(TrackedSite({"paths": paths}), job, deps)
+
+    first = fingerprint({"a": "x", "b": "yz"})
+    assert fingerprint({"a": "x", "b": "yz"}) == first
+    assert fingerprint({"a": "xy", "b": "z"}) != first
+    assert fingerprint({"a": "x", "b": "y"}) != first
+    assert fingerprint({"a": "x"}) != first  # an entry gone
+    assert fingerprint({"a": "x", "b": ("yz",)}) != first  # not text: digested

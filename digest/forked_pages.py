@@ -9,13 +9,15 @@ being sent it, so starting it costs milliseconds.
 Forking is done only where it is safe, with no other thread in the process (the preview server
 builds beside its HTTP and watcher threads, one of which could hold a lock the child would wait
 on forever). The child ignores Ctrl-C: the build process stops it, and its only writes, to the
-content cache, are whole transactions.
+content cache, are whole transactions. Those include the ones the stages before the fork left
+waiting (``ContentCache.put_blob_later``): the child makes them while this process renders.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,6 +51,7 @@ class ForkedPages:
             make,
             memo,
             cache,
+            cache.take_later(),
             to_parent,
             progress is not None,
             name="digest-forked-pages",
@@ -102,7 +105,12 @@ class ForkedPages:
 
 
 def _make_in_child(
-    make: MakePages, memo: PageMemo, cache: ContentCache, to_parent: Connection, report: bool
+    make: MakePages,
+    memo: PageMemo,
+    cache: ContentCache,
+    writes: list[tuple[str, str, Callable[[], bytes]]],
+    to_parent: Connection,
+    report: bool,
 ) -> None:
     # The parent's SQLite connection is left alone (never used, nor closed, across a fork).
     own = ContentCache(cache.root, cache.clock)
@@ -122,8 +130,13 @@ def _make_in_child(
         message: tuple[Any, ...] = ("done", pages, memo.pending)
     except Exception as err:
         message = ("error", sendable_error(err))
-    finally:
-        own.close()
     for record in warnings.records:  # picklable: the message formatted, no arguments
         record.msg, record.args, record.exc_info = record.getMessage(), None, None
-    to_parent.send((*message, warnings.records))
+    # The parent reads the pages once it has rendered its own: until then, the cache writes.
+    sending = threading.Thread(target=to_parent.send, args=((*message, warnings.records),))
+    sending.start()
+    try:
+        own.write_later(writes)
+        own.close()
+    finally:
+        sending.join()

@@ -96,7 +96,7 @@ def rank_keyphrases(
     updated = _updated(keys, candidates_of, per_paper, last) if last is not None else None
     chosen, snapshot = updated or _ranked(keys, candidates_of(range(len(keys))), per_paper, last)
     if cache is not None and snapshot != last:
-        cache.put_blob("keyphrase-ranking", memo_key, _stored(snapshot))
+        cache.put_blob_later("keyphrase-ranking", memo_key, lambda: _stored(snapshot))
     if cache is not None and updated is not None:
         # the candidates the snapshot stood in for stay in the cache
         cache.note_needed(keys, "keyphrase-ranking")

@@ -27,6 +27,7 @@ def test_entries_no_build_used_for_a_month_are_dropped_and_used_ones_kept(tmp_pa
     cache.put_many({"read": 1, "forgotten": 2, "rewritten": 3})
     cache.put_pickled("model", "k1", [1, 2])
     cache.put_pickled("old model", "k1", [3])
+    cache.write_later()
     clock.now += (UNUSED_DAYS - 1) * DAY
     assert cache.get_many(["read"]) == {"read": 1}
     assert cache.get_pickled("model", "k1") == [1, 2]
@@ -152,3 +153,36 @@ def test_content_keys_tell_apart_items_that_encode_alike() -> None:
     assert len(set(keys)) == len(items)
     assert keys == content_keys(("shared", 1), items)  # stable
     assert keys[0] != content_keys(("shared", 2), items[:1])[0]
+
+
+def test_a_write_left_for_later_reads_back_at_once_and_is_written_once(tmp_path: Path) -> None:
+    """Snapshots are encoded and written after the stage that made them (by a second process,
+    on a rebuild): until then the cache hands out the waiting value itself."""
+    made: list[str] = []
+
+    def encoded(text: str) -> bytes:
+        made.append(text)
+        return text.encode()
+
+    cache = ContentCache(tmp_path)
+    cache.put_blob("snapshot", "k1", b"old")
+    cache.put_blob_later("snapshot", "k2", lambda: encoded("new"))
+    assert cache.get_blob("snapshot", "k2") == b"new"
+    assert cache.get_blob("snapshot", "k1") is None  # one value per kind: k1 is being replaced
+    cache.put_blob_later("model", "k", lambda: encoded("model"))
+    cache.put_blob("model", "k", b"written now")  # a later write wins over a waiting one
+    handed = cache.take_later()
+    assert [(kind, key) for kind, key, _ in handed] == [("snapshot", "k2")]
+    cache.close()  # nothing waits here any more
+    other = ContentCache(tmp_path)
+    assert other.get_blob("snapshot", "k1") == b"old"
+    assert other.get_blob("model", "k") == b"written now"
+    made.clear()
+    other.write_later(handed)
+    other.put_pickled("pickled", "k", {"a": 1})
+    other.close()  # writes what waits
+    again = ContentCache(tmp_path)
+    assert again.get_blob("snapshot", "k2") == b"new"
+    assert again.get_pickled("pickled", "k") == {"a": 1}
+    assert made == ["new"]
+    again.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sqlite3
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -14,10 +15,17 @@ import pytest
 
 import digest.catalog
 import digest.pipeline
+from digest import ranking
 from digest.build import build
 from digest.forked_pages import ForkedPages
 from digest.forked_worker import ForkedWorker, can_fork
 from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
+
+
+def _stored_ranking(cache_dir: Path) -> bytes:
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as conn:
+        sql = "SELECT value FROM blobs WHERE kind = 'keyphrase-ranking'"
+        return bytes(conn.execute(sql).fetchone()[0])
 
 
 class _Spy:
@@ -39,11 +47,15 @@ def test_a_rebuild_makes_the_same_site_with_the_search_index_made_in_a_second_pr
     config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache", workers=2)
     build(config)
     assert spy.made == []  # a cold build renders on every core already
+    ranking_before = _stored_ranking(tmp_path / "cache")
     edit_seed(corpus)
     heard: list[str] = []
     report = build(config, progress=lambda stage, done, total: heard.append(stage))
     assert len(spy.made) == 1
     assert not spy.made[0]._process.is_alive()
+    # the keyphrase ranking's snapshot, left for later, was written by the child
+    ranking_after = _stored_ranking(tmp_path / "cache")
+    assert ranking_after != ranking_before and ranking._loaded(ranking_after) is not None
     assert {"render", "search"} <= set(heard)  # the child's progress reached this process
     assert 0 < report.pages_written < 30  # of 136: its pages and most of the 12 term shards
     cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")

@@ -155,6 +155,8 @@ SUB_STAGES = {
     "search/catalog/feeds: waited for second process": (
         ("digest.forked_pages", "ForkedPages.pages"),
     ),
+    # ... which lays out the theme map first; the time this one waited for it.
+    "theme map: waited for second process": (("digest.forked_pages", "ForkedPages.first"),),
     "cache read/write (SQLite)": (
         ("digest.cache", "ContentCache.get_many"),
         ("digest.cache", "ContentCache.put_many"),

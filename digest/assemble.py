@@ -25,12 +25,12 @@ def assemble_digest(
     themes: Sequence[Theme],
     record_count: int,
     related_count: int,
-    theme_map: ThemeMap | None = None,
+    theme_map: Callable[[], ThemeMap] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cache: ContentCache | None = None,
 ) -> Digest:
-    """``theme_map`` may come from a cache (the layout is the one costly chart); it is laid
-    out here otherwise."""
+    """``theme_map()`` gives the map (the one costly chart: cached, and laid out by a second
+    process on a rebuild), asked for once the rest is assembled; laid out here without it."""
     ordered = newest_first(papers)
     counts = count_months(ordered)
     return Digest(
@@ -39,7 +39,7 @@ def assemble_digest(
         keyphrases=keyphrase_pages(ordered),
         related=related_papers(ordered, related_count, progress, cache),
         record_count=record_count,
-        theme_map=theme_map if theme_map is not None else layout_theme_map(ordered, themes),
+        theme_map=theme_map() if theme_map is not None else layout_theme_map(ordered, themes),
         timeline=timeline(counts),
         theme_charts=theme_charts(ordered, themes, month_span(counts)),
     )

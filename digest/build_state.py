@@ -27,7 +27,7 @@ from digest.page_memo import STORED_VERSION, PageMemo
 from digest.resources import template_dirs
 from digest.sources import read_file
 from digest.sources.jsonl import LineMemo
-from digest.theme_map import ThemeMap, map_from_json, map_to_json
+from digest.theme_map import ThemeMap, layout_theme_map, map_from_json, map_to_json
 from digest.themes import grouping_keys
 
 
@@ -158,22 +158,20 @@ class BuildState:
         return result
 
     def reuse_theme_map(
-        self,
-        papers: Sequence[Paper],
-        themes: Sequence[Theme],
-        compute: Callable[[Sequence[Paper], Sequence[Theme]], ThemeMap],
+        self, papers: Sequence[Paper], themes: Sequence[Theme], cache: ContentCache
     ) -> ThemeMap:
-        """``compute(papers, themes)`` for the grouping ``reuse_themes`` just gave, unless it
-        was laid out before: the layout is a function of that grouping, so it shares its key
-        (seconds at 10,000 papers, where hashing the corpus again would cost one more)."""
+        """The map of the grouping ``reuse_themes`` just gave, unless it was laid out before:
+        the layout is a function of that grouping, so it shares its key (seconds at 10,000
+        papers, where hashing the corpus again would cost one more). ``cache`` is this
+        process's: on a rebuild a forked second process lays the map out."""
         key = content_key("theme-map", self._themes_key)
         if self._theme_map is not None and self._theme_map[0] == key:
             return self._theme_map[1]
         found = cached_value(
-            self._cache,
+            cache,
             "theme-map",
             key,
-            lambda: compute(papers, themes),
+            lambda: layout_theme_map(papers, themes, cache=cache),
             dump=map_to_json,
             load=map_from_json,
         )

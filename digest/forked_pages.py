@@ -3,8 +3,10 @@
 After a small edit, a rebuild's last two stages are single-threaded and about as long as each
 other: at 10,000 papers, checking 17,000 pages against their records here, and remaking the
 search shards of the edited terms (plus the catalog and feeds) there. Side by side on two
-cores they take the time of the longer one. A forked child inherits the digest rather than
-being sent it, so starting it costs milliseconds.
+cores they take the time of the longer one. The child lays out the theme map first, while this
+process relates papers (the map is only needed once the rest of the digest is assembled). A
+forked child inherits the papers rather than being sent them, so starting it costs
+milliseconds.
 
 Forking is done only where it is safe, with no other thread in the process (the preview server
 builds beside its HTTP and watcher threads, one of which could hold a lock the child would wait
@@ -37,18 +39,26 @@ class ForkedPages:
     """``make``'s pages, made in a child process started now; ``pages()`` waits for them.
     Records of the pages the child kept or made reach ``memo`` as if made here, and its
     progress reports reach ``progress`` whenever this process reports its own (``relaying``)
-    or waits for the child."""
+    or waits for the child. ``first``, if given, is computed by the child before the pages,
+    and ``first()`` here waits for its value."""
 
     def __init__(
-        self, make: MakePages, memo: PageMemo, cache: ContentCache, progress: Progress | None
+        self,
+        make: MakePages,
+        memo: PageMemo,
+        cache: ContentCache,
+        progress: Progress | None,
+        first: Callable[[ContentCache], Any] | None = None,
     ) -> None:
         self._from_child, to_parent = multiprocessing.Pipe(duplex=False)
         self._memo = memo
         self._progress = progress
+        self._first: tuple[Any] | None = None
         self._result: tuple[list[Page], dict[str, PageRecord]] | None = None
         self._process = start_forked(
             _make_in_child,
             make,
+            first,
             memo,
             cache,
             cache.take_later(),
@@ -57,6 +67,11 @@ class ForkedPages:
             name="digest-forked-pages",
         )
         to_parent.close()
+
+    def first(self) -> Any:
+        while self._first is None:
+            self._receive()
+        return self._first[0]
 
     def relaying(self, progress: Progress | None) -> Progress | None:
         """``progress``, also passing on what the child reported since the last call."""
@@ -96,6 +111,8 @@ class ForkedPages:
             ) from None
         if kind == "progress" and self._progress is not None:
             self._progress(*body)
+        elif kind == "first":
+            self._first = (body[0],)
         elif kind in ("error", "done"):
             for record in body[-1]:
                 logging.getLogger("digest").handle(record)
@@ -106,6 +123,7 @@ class ForkedPages:
 
 def _make_in_child(
     make: MakePages,
+    first: Callable[[ContentCache], Any] | None,
     memo: PageMemo,
     cache: ContentCache,
     writes: list[tuple[str, str, Callable[[], bytes]]],
@@ -123,6 +141,8 @@ def _make_in_child(
         to_parent.send(("progress", stage, done, total))
 
     try:
+        if first is not None:
+            to_parent.send(("first", first(own)))
         pages = [
             Page(page.path, b"", unchanged=True) if page.unchanged else page
             for page in make(own, progress if report else None)

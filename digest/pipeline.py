@@ -31,7 +31,6 @@ from digest.resources import builtin_dir
 from digest.search import build_search_index
 from digest.sitemap import with_sitemap
 from digest.sources import load_records
-from digest.theme_map import layout_theme_map
 from digest.themes import group_themes
 from digest.up_to_date import (
     BuildRecord,
@@ -69,12 +68,13 @@ def run_pipeline(
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
+    lay_out_map = partial(state.reuse_theme_map, papers, themes)
     forked = None
     if helpers:
-        forked = ForkedPages(beside, state.pages, cache, progress)
+        forked = ForkedPages(beside, state.pages, cache, progress, first=lay_out_map)
         progress = forked.relaying(progress)
     try:
-        theme_map = state.reuse_theme_map(papers, themes, partial(layout_theme_map, cache=cache))
+        theme_map = forked.first if forked is not None else partial(lay_out_map, cache)
         digest = assemble_digest(
             ordered,
             themes,
@@ -97,9 +97,10 @@ def run_pipeline(
         )
         pages = _then(with_sitemap(pages, config), pages_done)
         stats = write_site(config.out, pages, [builtin_dir("static")])
-    finally:
+    except BaseException:
         if forked is not None:
             forked.close()
+        raise
     state.commit(digest)
     record = BuildRecord(
         inputs=inputs,
@@ -112,6 +113,9 @@ def run_pipeline(
         warnings=tuple(counter.lines),
     )
     remember_build(config, cache, record)
+    if forked is not None:
+        cache.write_later()  # while the second process makes the writes it was left
+        forked.close()
     return record, stats
 
 

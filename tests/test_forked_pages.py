@@ -1,5 +1,6 @@
-"""A rebuild makes the search index, catalog and feeds in a forked process while it renders,
-and extracts new abstracts' keyphrases on a worker forked when it starts."""
+"""A rebuild lays out the theme map and makes the search index, catalog and feeds in a forked
+process while it renders, and extracts new abstracts' keyphrases on a worker forked when it
+starts."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ class _Spy:
     def __init__(self) -> None:
         self.made: list[ForkedPages] = []
 
-    def __call__(self, *args: Any) -> ForkedPages:
-        forked = ForkedPages(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> ForkedPages:
+        forked = ForkedPages(*args, **kwargs)
         self.made.append(forked)
         return forked
 
@@ -53,6 +54,7 @@ def test_a_rebuild_makes_the_same_site_with_the_search_index_made_in_a_second_pr
     report = build(config, progress=lambda stage, done, total: heard.append(stage))
     assert len(spy.made) == 1
     assert not spy.made[0]._process.is_alive()
+    assert spy.made[0]._first is not None  # the theme map, laid out by the child
     # the keyphrase ranking's snapshot, left for later, was written by the child
     ranking_after = _stored_ranking(tmp_path / "cache")
     assert ranking_after != ranking_before and ranking._loaded(ranking_after) is not None

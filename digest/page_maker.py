@@ -136,7 +136,7 @@ class PageMaker:
         digests."""
         found = self._site_digests.get(dep)
         if found is None:
-            found = _text_entry(site, dep)
+            found = text_entry(site, dep)
             if found is None:
                 value = dep_value(site, dep, _MISSING)
                 if dep[1] != "all" and hashed_by_repr(value[-1]):
@@ -148,7 +148,7 @@ class PageMaker:
         return found
 
 
-def _text_entry(site: TrackedSite, dep: Dep) -> bytes | None:
+def text_entry(site: TrackedSite, dep: Dep) -> bytes | None:
     """A dependency on one text entry of a mapping, if ``dep`` is one: its key, entry and text,
     length-prefixed."""
     key, kind, entry = dep

@@ -21,7 +21,7 @@ from digest.config import Config
 from digest.fingerprint import Fingerprinter
 from digest.model import Digest
 from digest.output import Page
-from digest.page_maker import PageMaker, PageRecord, Rendered
+from digest.page_maker import PageMaker, PageRecord, Rendered, text_entry
 from digest.page_pool import POOL_THRESHOLD, render_in_workers
 from digest.parallel import worker_count
 from digest.render import PlannedPage, page_renderer
@@ -131,7 +131,9 @@ class PageMemo:
         base = self._stored
         if base is None:
             return None
-        table: list[bytes] = [b""] * len(base.deps)  # digested on first use: some are unused
+        # Text entries (nearly all) at once, without the per-build digest memo; the rest
+        # digested on first use.
+        table = [text_entry(site, dep) or b"" for dep in base.deps]
 
         def digested(n: int) -> bytes:
             table[n] = self.maker.site_digest(site, base.deps[n])

@@ -149,16 +149,21 @@ class PageMaker:
 
 
 def text_entry(site: TrackedSite, dep: Dep) -> bytes | None:
-    """A dependency on one text entry of a mapping, if ``dep`` is one: its key, entry and text,
+    """A dependency on one entry of a mapping of texts, if ``dep`` is one: its key, entry and
+    text (or that it is absent: most keyphrases a paper page looks up have no page),
     length-prefixed."""
     key, kind, entry = dep
     if kind != "item":
         return None
     mapping = dict.get(site, key)
-    found = mapping.get(entry) if type(mapping) is dict else None
+    if type(mapping) is not dict:
+        return None
+    found = mapping.get(entry, _MISSING)
+    named = entry.encode("utf-8", "surrogatepass")
+    if found is _MISSING:
+        return b"\2%s:%d:" % (key.encode(), len(named)) + named
     if type(found) is not str:
         return None
-    named = entry.encode("utf-8", "surrogatepass")
     text = found.encode("utf-8", "surrogatepass")
     return b"\1%s:%d:%d:" % (key.encode(), len(named), len(text)) + named + text
 

@@ -135,4 +135,7 @@ def test_a_text_entry_the_page_read_makes_it_stale_when_it_changes() -> None:
     assert fingerprint({"a": "xy", "b": "z"}) != first
     assert fingerprint({"a": "x", "b": "y"}) != first
     assert fingerprint({"a": "x"}) != first  # an entry gone
+    assert fingerprint({"a": "x"}) == fingerprint({"a": "x"})
+    assert fingerprint({"a": "x"}) != fingerprint({"b": "x"})
+    assert fingerprint({"a": "x", "b": ""}) != fingerprint({"a": "x"})
     assert fingerprint({"a": "x", "b": ("yz",)}) != first  # not text: digested

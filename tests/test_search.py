@@ -135,6 +135,21 @@ def test_the_terms_snapshot_indexes_as_from_scratch_and_reads_only_new_papers(
     assert len(snapshot.terms) <= search_terms.STALE_TERMS * snapshot.fresh_terms
 
 
+def test_shard_vectors_are_written_as_json_would_write_them(
+    seed_texts: list[tuple[str, ...]],
+) -> None:
+    parts = index_parts(terms_of_chunk(seed_texts))
+    shards = list(split_by_term(parts, max_shards=8))
+    for shard in shards:
+        expected = json.dumps(
+            search._shard_vectors(parts, shard.entries, shard.first),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        assert search.shard_vectors_json(parts, shard.entries, shard.first) == expected
+    assert search.shard_vectors_json(parts, shards[0].entries[:0]) == "[]"
+
+
 def test_shards_partition_terms_and_vector_entries(seed_texts: list[tuple[str, ...]]) -> None:
     terms = terms_of_chunk(seed_texts)
     index = assemble_index(terms)

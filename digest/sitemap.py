@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from xml.sax.saxutils import escape
 
 from digest.config import Config
 from digest.output import Page
@@ -74,8 +73,13 @@ def _document(root: str, item: str, urls: Sequence[str]) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<{root} xmlns="{SITEMAP_NAMESPACE}">',
-        *(f"<{item}><loc>{escape(url)}</loc></{item}>" for url in urls),
+        *(f"<{item}><loc>{_escape(url)}</loc></{item}>" for url in urls),
         f"</{root}>",
         "",
     ]
     return "\n".join(lines).encode("utf-8")
+
+
+def _escape(text: str) -> str:
+    """``xml.sax.saxutils.escape``, whose import costs every build ~15 ms."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -72,9 +72,8 @@ class BuildState:
         self._environment: tuple[tuple[str, Config], Any] | None = None
         self.digest: Digest | None = None  # what the site on disk shows, once built here
 
-    def begin(self, config: Config, cache: ContentCache, output_intact: bool = False) -> None:
-        """Start one build: fresh per-build digests, page records for this output folder
-        (whose files need not be read back when ``output_intact``)."""
+    def begin(self, config: Config, cache: ContentCache) -> None:
+        """Start one build: fresh per-build digests, page records for this output folder."""
         self._cache = cache
         self._fingerprinter = Fingerprinter()
         self._seen_files = set()
@@ -83,7 +82,7 @@ class BuildState:
         self._templates = folder_fingerprint(template_dirs(config))
         base = code_fingerprint() + self._templates + _rendering_config(config)
         had_records = self.pages.out == out and bool(self.pages.records)
-        self.pages.begin(out, base, self._fingerprinter, output_intact)
+        self.pages.begin(out, base, self._fingerprinter)
         self._pages_kind = f"page-records {out}"
         # Kept by the code, templates and config they were made with: when those change, every
         # page is made again, and the build runs as a first one (workers, no forked helpers).

@@ -49,8 +49,8 @@ class PageMemo:
     def begin(
         self, out: Path, base: str, fingerprinter: Fingerprinter, trusted: bool = False
     ) -> None:
-        """Start a build into ``out``; ``base`` digests code and templates; ``trusted``: the
-        folder is as the last build left it, so kept pages need not be read back."""
+        """Start a build into ``out``; ``base`` digests code and templates; ``trusted``: see
+        ``trust``."""
         if self.out != out:
             self.records = {}
             self._stored, self._stored_records = None, {}
@@ -58,6 +58,11 @@ class PageMemo:
         self.pending = {}
         self.rendered = self.kept = 0
         self.maker = PageMaker(out, base.encode(), fingerprinter, trusted)
+
+    def trust(self, trusted: bool) -> None:
+        """Whether the folder is as the last build left it, so that kept pages need not be
+        read back (see ``up_to_date.output_intact``)."""
+        self.maker.trusted = trusted
 
     def commit(self) -> bool:
         """The build's files are in place: its records become the ones to compare with.

@@ -52,8 +52,7 @@ def run_pipeline(
 ) -> tuple[BuildRecord, WriteStats]:
     """Every stage once, then the new site swapped in and remembered for the next build."""
     state = state or BuildState()
-    found = site_files(config.out)
-    state.begin(config, cache, output_intact(config, cache, found))
+    state.begin(config, cache)
     env = state.environment(config, make_environment)
     warm = partial(warm_extraction, config.language, config.keyphrase_backend)
     # On a rebuild, helper processes use the second core (see forked_worker, forked_pages).
@@ -74,6 +73,10 @@ def run_pipeline(
         forked = ForkedPages(beside, state.pages, cache, progress, first=lay_out_map)
         progress = forked.relaying(progress)
     try:
+        # Listed here, not at the start, so that on a rebuild it overlaps the second process
+        # laying out the map; the child reads no kept page of the folder on trust.
+        found = site_files(config.out)
+        state.pages.trust(output_intact(config, cache, found))
         theme_map = forked.first if forked is not None else partial(lay_out_map, cache)
         digest = assemble_digest(
             ordered,

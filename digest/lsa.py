@@ -71,8 +71,7 @@ class Projection:
 
     def _rows(self, texts: Sequence[str]) -> np.ndarray:
         """Term counts gathered for all texts, then weighted and projected as whole arrays
-        (per-row numpy calls cost more than the arithmetic); the product is scipy's sparse
-        one, which sums each row's terms in order."""
+        (per-row numpy calls cost more than the arithmetic)."""
         columns: list[int] = []
         counts: list[int] = []
         sizes: list[int] = []
@@ -95,12 +94,29 @@ class Projection:
         weights = (np.log(np.array(counts, dtype=np.float64)) + 1.0) * self.idf[column]
         norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=n))
         weights /= norms[row_of]
+        rows = np.zeros((n, self.width), dtype=np.float64)
         if self.basis is None:
-            rows = np.zeros((n, self.width), dtype=np.float64)
             rows[row_of, column] = weights
             return rows
-        from scipy.sparse import csr_matrix  # loaded by every pipeline build already
+        _project(rows, np.array(sizes, dtype=np.intp), weights, column, self.basis)
+        return rows
 
-        indptr = np.concatenate([[0], np.cumsum(sizes)])
-        matrix = csr_matrix((weights, column, indptr), shape=(n, len(self.idf)))
-        return np.asarray(matrix @ self.basis)
+
+def _project(
+    rows: np.ndarray, sizes: np.ndarray, weights: np.ndarray, column: np.ndarray, basis: np.ndarray
+) -> None:
+    """Adds to each row its terms' rows of ``basis`` (``column``, in row order), weighted,
+    one term at a time in each row's order: the sums scipy's sparse product makes, to the last
+    bit, without importing scipy (0.15 s of a rebuild that places one paper), and the same
+    arithmetic for one paper as for ten thousand, so a paper's vector never depends on which
+    others came with it. All rows' k-th terms are added at once, longest rows first so that
+    those are a slice."""
+    order = np.argsort(-sizes, kind="stable")
+    starts = (np.cumsum(sizes) - sizes)[order]
+    longest = sizes[order]
+    sums = np.zeros_like(rows)
+    for k in range(int(longest.max(initial=0))):
+        having = int(np.searchsorted(-longest, -k, side="left"))
+        at = starts[:having] + k
+        sums[:having] += weights[at, np.newaxis] * basis[column[at]]
+    rows[order] = sums

@@ -83,3 +83,48 @@ def test_unit_rows_is_scikit_learns_normalize() -> None:
     matrix = rng.normal(size=(30, 7)).astype(np.float32)
     matrix[3] = 0.0
     assert np.array_equal(unit_rows(matrix), normalize(matrix))
+
+
+def test_a_text_projects_to_the_same_bits_alone_as_among_others(
+    fitted: tuple[TfidfVectorizer, TruncatedSVD],
+) -> None:
+    """A rebuild projects an edited paper alone, a first build projects it among thousands:
+    the vectors must be equal to the last bit, and are what scipy's sparse product of the
+    same weights gives."""
+    words, basis = fitted
+    texts = [*_texts(60, seed=4), "", "galaxy", "the of and"]
+    projection = Projection.fitted(words, basis, words.get_stop_words())
+    together = projection.vectors(texts)
+    alone = np.vstack([projection.vectors([text]) for text in texts])
+    assert np.array_equal(together, alone)
+    shuffled = list(reversed(texts))
+    assert np.array_equal(projection.vectors(shuffled)[::-1], together)
+    assert np.array_equal(unit_rows(_sparse_product(projection, texts)), together)
+
+
+def _sparse_product(projection: Projection, texts: list[str]) -> np.ndarray:
+    """The projection as digest computed it with scipy: sublinear tf-idf, unit rows, each row's
+    terms in column order, times the basis."""
+    from collections import Counter
+
+    from scipy.sparse import csr_matrix
+
+    data, columns, indptr = [], [], [0]
+    for text in texts:
+        found = Counter(
+            projection.vocabulary[w]
+            for w in words_of(text, projection.stop_words)
+            if w in projection.vocabulary
+        )
+        ordered = sorted(found)
+        weights = (np.log(np.array([found[c] for c in ordered], dtype=np.float64)) + 1.0) * (
+            projection.idf[ordered]
+        )
+        if ordered:
+            weights /= np.sqrt(np.bincount(np.zeros(len(ordered), int), weights=weights**2))
+        data += weights.tolist()
+        columns += ordered
+        indptr.append(len(columns))
+    matrix = csr_matrix((data, columns, indptr), shape=(len(texts), len(projection.idf)))
+    assert projection.basis is not None
+    return np.asarray(matrix @ projection.basis)

@@ -64,6 +64,14 @@ class PageMemo:
         read back (see ``up_to_date.output_intact``)."""
         self.maker.trusted = trusted
 
+    def digest_ahead(self, values: Iterable[object]) -> None:
+        """Digests ``values`` (the papers) into this build's memo now, where the page check
+        would otherwise digest them first: on a rebuild, this process is waiting for the map
+        here (0.2 s at 10,000 papers)."""
+        digest = self.maker.fingerprinter.digest
+        for value in values:
+            digest(value)
+
     def commit(self) -> bool:
         """The build's files are in place: its records become the ones to compare with.
         Returns whether they differ from the previous ones (worth saving)."""

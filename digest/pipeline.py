@@ -77,6 +77,10 @@ def run_pipeline(
         # laying out the map; the child reads no kept page of the folder on trust.
         found = site_files(config.out)
         state.pages.trust(output_intact(config, cache, found))
+        if (
+            state.pages.records
+        ):  # the pages are checked here (a first build renders them in workers)
+            state.pages.digest_ahead(ordered)
         theme_map = forked.first if forked is not None else partial(lay_out_map, cache)
         digest = assemble_digest(
             ordered,

@@ -73,13 +73,13 @@ def run_pipeline(
         forked = ForkedPages(beside, state.pages, cache, progress, first=lay_out_map)
         progress = forked.relaying(progress)
     try:
-        # Listed here, not at the start, so that on a rebuild it overlaps the second process
-        # laying out the map; the child reads no kept page of the folder on trust.
+        # Done here, not at the start, so that on a rebuild they overlap the second process
+        # laying out the map: listing the site folder (the child reads no kept page on
+        # trust), and digesting the papers for the page check (a first build renders in
+        # workers, which digest them themselves).
         found = site_files(config.out)
         state.pages.trust(output_intact(config, cache, found))
-        if (
-            state.pages.records
-        ):  # the pages are checked here (a first build renders them in workers)
+        if state.pages.records:
             state.pages.digest_ahead(ordered)
         theme_map = forked.first if forked is not None else partial(lay_out_map, cache)
         digest = assemble_digest(

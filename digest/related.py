@@ -25,11 +25,13 @@ from digest.model import Paper
 # postings for every paper would make related-paper search quadratic at 100,000 papers.
 MAX_POSTINGS_FOR_RELATED = 1000
 RELATED_BLOCK = 512  # papers whose scores against every other paper are held at once
+FEW_ROWS = 2_000  # rows ranked again without a sparse product (and without scipy)
 INCREMENTAL_SHARE = 20  # the snapshot is updated when at most 1 paper in 20 changed
 SNAPSHOT_VERSION = 1
 
 PaperInputs = tuple[str, tuple[str, ...], str | None]  # what a list reads: id, phrases, theme
 Progress = Callable[[int, int], None]
+Scorer = Callable[[list[int]], Iterator[tuple["np.ndarray", "np.ndarray"]]]
 
 
 class RelatedSnapshot(NamedTuple):
@@ -145,33 +147,13 @@ def _ranked_rows(
     progress: Progress | None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Each of ``rows`` with every paper sharing a counted phrase with it, best first."""
-    from scipy.sparse import csr_matrix
-
     n = len(papers)
-    phrases: dict[str, int] = {}
-    entry_rows, cols = [], []
-    for i, paper in enumerate(papers):
-        for phrase in paper.keyphrases:
-            entry_rows.append(i)
-            cols.append(phrases.setdefault(phrase, len(phrases)))
-    phrase_of = np.asarray(cols, dtype=np.int64)
-    postings = np.bincount(phrase_of, minlength=len(phrases))
-    weight = np.array([math.log(1 + n / d) for d in postings.tolist()], dtype=np.float64)
-    kept = postings[phrase_of] <= MAX_POSTINGS_FOR_RELATED
-    r = np.asarray(entry_rows, dtype=np.int64)[kept]
-    c = phrase_of[kept]
-    shape = (n, len(phrases))
-    has = csr_matrix((np.ones(len(r)), (r, c)), shape=shape)
-    weighted = csr_matrix((weight[c], (r, c)), shape=shape)
-    shared = has.T.tocsr()
+    entries = _Entries.of(papers)
     every = list(rows)
+    scored = entries.few_scorer() if len(every) <= FEW_ROWS else entries.block_scorer()
     for start in range(0, len(every), RELATED_BLOCK):
         chosen = every[start : start + RELATED_BLOCK]
-        block = (weighted[chosen] @ shared).tocsr()
-        block.sort_indices()
-        for offset, i in enumerate(chosen):
-            lo, hi = block.indptr[offset], block.indptr[offset + 1]
-            others, scores = block.indices[lo:hi], block.data[lo:hi]
+        for i, (others, scores) in zip(chosen, scored(chosen), strict=True):
             mask = others != i
             others, scores = others[mask], scores[mask]
             order = np.lexsort((id_rank[others], themes[others] != themes[i], -np.round(scores, 9)))
@@ -180,6 +162,77 @@ def _ranked_rows(
             progress(n - len(every) + min(len(every), start + RELATED_BLOCK), n)
     if progress is not None and not every:
         progress(n, n)
+
+
+class _Entries(NamedTuple):
+    """Which paper has which counted phrase (distinct pairs), and the phrases' weights: a
+    paper's score against another is the sum of the weights of the phrases they share, added
+    in phrase-number order."""
+
+    paper: np.ndarray
+    phrase: np.ndarray
+    papers: int
+    weight: np.ndarray
+
+    @classmethod
+    def of(cls, papers: Sequence[Paper]) -> _Entries:
+        """Phrases on more than ``MAX_POSTINGS_FOR_RELATED`` papers are not counted."""
+        n = len(papers)
+        phrases: dict[str, int] = {}
+        entry_rows, cols = [], []
+        for i, paper in enumerate(papers):
+            for phrase in dict.fromkeys(paper.keyphrases):
+                entry_rows.append(i)
+                cols.append(phrases.setdefault(phrase, len(phrases)))
+        phrase_of = np.asarray(cols, dtype=np.int64)
+        postings = np.bincount(phrase_of, minlength=len(phrases))
+        weight = np.array([math.log(1 + n / d) for d in postings.tolist()], dtype=np.float64)
+        kept = postings[phrase_of] <= MAX_POSTINGS_FOR_RELATED
+        return cls(np.asarray(entry_rows, dtype=np.int64)[kept], phrase_of[kept], n, weight)
+
+    def block_scorer(self) -> Scorer:
+        """For each of a block of papers, the papers with a score (ascending) and their
+        scores: one sparse product per block (papers × phrases, weighted, times its
+        transpose)."""
+        from scipy.sparse import csr_matrix
+
+        shape = (self.papers, len(self.weight))
+        pairs = (self.paper, self.phrase)
+        shared = csr_matrix((np.ones(len(self.paper)), pairs), shape=shape).T.tocsr()
+        weighted = csr_matrix((self.weight[self.phrase], pairs), shape=shape)
+
+        def scores(chosen: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            block = (weighted[chosen] @ shared).tocsr()
+            block.sort_indices()
+            for offset in range(len(chosen)):
+                lo, hi = block.indptr[offset], block.indptr[offset + 1]
+                yield block.indices[lo:hi], block.data[lo:hi]
+
+        return scores
+
+    def few_scorer(self) -> Scorer:
+        """``block_scorer`` for a few papers (a rebuild's), without importing scipy (0.15 s):
+        each score is the same sum, added in the same order (the sparse product adds a row's
+        phrases in phrase order), so the same to the last bit."""
+        by_phrase = np.argsort(self.phrase, kind="stable")  # papers ascending within a phrase
+        starts = np.searchsorted(self.phrase[by_phrase], np.arange(len(self.weight) + 1))
+        by_paper = np.argsort(self.paper, kind="stable")
+        own = np.searchsorted(self.paper[by_paper], np.arange(self.papers + 1))
+
+        def scores(chosen: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for i in chosen:
+                mine = np.sort(self.phrase[by_paper[own[i] : own[i + 1]]]).tolist()
+                spans = [by_phrase[starts[c] : starts[c + 1]] for c in mine]
+                if not spans:
+                    yield np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+                    continue
+                others = self.paper[np.concatenate(spans)]
+                added = np.repeat(self.weight[mine], [len(span) for span in spans])
+                sums = np.bincount(others, weights=added, minlength=self.papers)
+                found = np.flatnonzero(np.bincount(others, minlength=self.papers))
+                yield found, sums[found]
+
+        return scores
 
 
 def _same_theme_fill(
@@ -194,8 +247,6 @@ def _same_theme_fill(
     theme's short papers are compared with its first ``MAX_POSTINGS_FOR_RELATED`` papers at once."""
     if not short:
         return
-    from scipy.sparse import csr_matrix
-
     by_theme: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for i, ranked in short:
         by_theme[int(themes[i])].append((i, ranked))
@@ -209,12 +260,14 @@ def _same_theme_fill(
         for word in {w for k in papers[i].keyphrases for w in k.lower().split()}:
             rows.append(row)
             cols.append(words.setdefault(word, len(words)))
-    has_word = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(compared), len(words)))
+    overlaps = (_counted_overlaps if len(short) <= FEW_ROWS else _sparse_overlaps)(
+        np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(compared)
+    )
     for theme, wanting in by_theme.items():
         mates = first_mates[theme]
         wanting_rows = [row_of[i] for i, _ in wanting]
         mate_rows = [row_of[i] for i in mates.tolist()]
-        shared = (has_word[wanting_rows] @ has_word[mate_rows].T).toarray()
+        shared = overlaps(wanting_rows, mate_rows)
         for (i, ranked), overlap in zip(wanting, shared, strict=True):
             free = mates != i
             for taken in ranked.tolist():
@@ -226,6 +279,48 @@ def _same_theme_fill(
                     for j in _most_words(mates[free], overlap[free], id_rank, count - len(ranked))
                 ),
             )
+
+
+Overlaps = Callable[[list[int], list[int]], np.ndarray]
+
+
+def _sparse_overlaps(rows: np.ndarray, words: np.ndarray, row_count: int) -> Overlaps:
+    """How many words each of some rows shares with each of others (rows × words, a one for
+    each of a row's distinct words, times its transpose); ``rows`` ascending."""
+    from scipy.sparse import csr_matrix
+
+    shape = (row_count, int(words.max(initial=-1)) + 1)
+    has_word = csr_matrix((np.ones(len(rows)), (rows, words)), shape=shape)
+
+    def overlaps(wanting: list[int], mates: list[int]) -> np.ndarray:
+        return (has_word[wanting] @ has_word[mates].T).toarray().astype(np.int64)
+
+    return overlaps
+
+
+def _counted_overlaps(rows: np.ndarray, words: np.ndarray, row_count: int) -> Overlaps:
+    """``_sparse_overlaps`` for a few rows, without importing scipy: each wanting row's words'
+    mates, counted (whole numbers, so equal however they are added)."""
+    starts = np.searchsorted(rows, np.arange(row_count + 1))
+    word_count = int(words.max(initial=-1)) + 1
+
+    def overlaps(wanting: list[int], mates: list[int]) -> np.ndarray:
+        position = np.full(row_count, -1, dtype=np.int64)
+        position[mates] = np.arange(len(mates))
+        is_mate = position[rows] >= 0
+        mate_words, mate_at = words[is_mate], position[rows[is_mate]]
+        order = np.argsort(mate_words, kind="stable")
+        mate_words, mate_at = mate_words[order], mate_at[order]
+        bounds = np.searchsorted(mate_words, np.arange(word_count + 1))
+        counted = np.zeros((len(wanting), len(mates)), dtype=np.int64)
+        for n, row in enumerate(wanting):
+            own = words[starts[row] : starts[row + 1]].tolist()
+            having = [mate_at[bounds[w] : bounds[w + 1]] for w in own]
+            if having:
+                counted[n] = np.bincount(np.concatenate(having), minlength=len(mates))
+        return counted
+
+    return overlaps
 
 
 def _most_words(

@@ -75,14 +75,35 @@ def _plainly(papers: list[Paper], count: int) -> dict[str, tuple[str, ...]]:
     return out
 
 
+@pytest.mark.parametrize("few_rows", [0, 2_000], ids=["sparse product", "few rows"])
 @pytest.mark.parametrize("seed", range(6))
-def test_related_papers_follow_the_definition(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+def test_related_papers_follow_the_definition(
+    monkeypatch: pytest.MonkeyPatch, seed: int, few_rows: int
+) -> None:
     monkeypatch.setattr(related, "MAX_POSTINGS_FOR_RELATED", 12)
     monkeypatch.setattr(related, "RELATED_BLOCK", 7)
+    monkeypatch.setattr(related, "FEW_ROWS", few_rows)
     papers = _papers(60, seed)
     expected = _plainly(papers, 5)
     assert any(len(v) == 5 for v in expected.values())
     assert related_papers(papers, 5) == expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_scores_for_a_few_rows_are_the_sparse_products_to_the_last_bit(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """A rebuild scores its few rows without scipy, a first build all rows with it: a paper's
+    list must not depend on which way it was scored."""
+    monkeypatch.setattr(related, "MAX_POSTINGS_FOR_RELATED", 150)
+    entries = related._Entries.of(_papers(400, seed))
+    rows = list(range(400))
+    few = list(entries.few_scorer()(rows))
+    sparse = list(entries.block_scorer()(rows))
+    assert sum(len(others) for others, _ in few) > 10_000
+    for (few_others, few_scores), (others, scores) in zip(few, sparse, strict=True):
+        assert few_others.tolist() == others.tolist()
+        assert few_scores.tobytes() == scores.tobytes()
 
 
 def test_no_related_papers_when_none_are_wanted() -> None:

@@ -19,7 +19,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 from digest.cache import ContentCache, content_key
@@ -29,13 +29,15 @@ from digest.phrase_cleaning import near_duplicates
 if TYPE_CHECKING:
     from digest.keyphrases import Candidate
 
-VERSION = "2"
+VERSION = "3"
 MIN_KEYPHRASES = 5
 DIVERSITY = 0.5  # how much a phrase loses for reusing words already chosen for the paper
 GENERIC_SHARE = 0.05  # the share of the corpus at which a phrase's score halves
 SHARE_PRIOR = 200  # pseudo-papers that stop a small corpus calling anything generic
 SHARED_BOOST = 0.2  # bonus for a phrase other papers use too: it links them
 INCREMENTAL_SHARE = 20  # the snapshot is updated when at most 1 paper in 20 is new
+EXACT_COUNTS = 16  # corpus counts read exactly; larger ones in steps (see ``coarse``)
+COUNT_STEPS = 8  # steps per doubling of a larger count
 
 CandidatesOf = Callable[[Sequence[int]], list[list["Candidate"]]]
 
@@ -203,8 +205,8 @@ def _updated(
         phrases, words = _terms(paper)
         _count(phrase_df, phrases, 1, touched_phrases)
         _count(word_df, words, 1, touched_words)
-    moved_words = {w for w in touched_words if word_df.get(w) != last.word_df.get(w)}
-    moved_phrases = {p for p in touched_phrases if phrase_df.get(p) != last.phrase_df.get(p)}
+    moved_words = {w for w in touched_words if _moved(word_df, last.word_df, w)}
+    moved_phrases = {p for p in touched_phrases if _moved(phrase_df, last.phrase_df, p)}
     moved = _Moved.of(last, moved_words, moved_phrases)
     stored = cast(dict[str, StoredRank], last.papers)
     stale = [i for i, key in enumerate(keys) if i not in fresh and moved.read_by(stored[key])]
@@ -284,6 +286,22 @@ def _terms(candidates: Sequence[Candidate]) -> tuple[tuple[str, ...], tuple[str,
     return tuple(map(sys.intern, phrases)), tuple(map(sys.intern, words))
 
 
+def _moved(now: dict[str, int], then: dict[str, int], term: str) -> bool:
+    """Whether the count a ranking reads of ``term`` moved (see ``coarse``)."""
+    return coarse(now.get(term, 0)) != coarse(then.get(term, 0))
+
+
+@cache
+def coarse(count: int) -> int:
+    """A corpus count as rankings read it: exact up to ``EXACT_COUNTS``, then to ~9% (eight
+    steps per doubling). One edited abstract moves the counts of its ~100 words and phrases by
+    one, and every paper reading a moved count is ranked again: exact counts of common words
+    ("learning", "model") ranked most of a 10,000-paper corpus again after such an edit."""
+    if count <= EXACT_COUNTS:
+        return count
+    return round(2 ** (round(math.log2(count) * COUNT_STEPS) / COUNT_STEPS))
+
+
 def _count(counts: dict[str, int], terms: Iterable[str], step: int, touched: set[str]) -> None:
     for term in terms:
         value = counts.get(term, 0) + step
@@ -319,13 +337,16 @@ class CorpusStats:
         return cls(len(papers), dict(word_df), dict(phrase_df))
 
     def counts_read_by(self, candidates: Sequence[Candidate]) -> tuple[int, ...]:
-        """Every count ``score`` reads for these candidates: equal counts, equal scores."""
-        words = [self.word_df.get(w, 0) for c in candidates for w in c.key.split()]
-        return (self.size, *words, *(self.phrase_df.get(c.key, 0) for c in candidates))
+        """Every count ``score`` reads for these candidates (``coarse``): equal counts, equal
+        scores."""
+        words = [coarse(self.word_df.get(w, 0)) for c in candidates for w in c.key.split()]
+        phrases = [coarse(self.phrase_df.get(c.key, 0)) for c in candidates]
+        return (self.size, *words, *phrases)
 
     @cached_property
     def idf(self) -> dict[str, float]:
-        return {w: math.log((self.size + 1) / (df + 1)) + 1.0 for w, df in self.word_df.items()}
+        size = self.size
+        return {w: math.log((size + 1) / (coarse(df) + 1)) + 1.0 for w, df in self.word_df.items()}
 
     def score(self, candidate: Candidate) -> float:
         """The paper's own evidence, weighted by rare words, an early first use and sharing."""
@@ -337,7 +358,7 @@ class CorpusStats:
     def sharing(self, key: str) -> float:
         """Above 1 for a phrase a few papers share (it links them), well below 1 for one a large
         share of the corpus uses (it describes the corpus, not the paper)."""
-        df = self.phrase_df.get(key, 0)
+        df = coarse(self.phrase_df.get(key, 0))
         share = df / (self.size + SHARE_PRIOR)
         boost = 1.0 + SHARED_BOOST if df >= 2 else 1.0
         return boost / (1.0 + (share / GENERIC_SHARE) ** 2)

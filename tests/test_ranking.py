@@ -188,3 +188,14 @@ def _memo_key(per_paper: int) -> str:
     from digest.fingerprint import code_fingerprint
 
     return content_key("keyphrase-ranking", ranking.VERSION, per_paper, code_fingerprint())
+
+
+def test_large_corpus_counts_are_read_in_steps_so_one_edit_rarely_moves_them() -> None:
+    from digest.ranking import coarse
+
+    assert [coarse(n) for n in range(17)] == list(range(17))
+    large = [coarse(n) for n in range(17, 20_000)]
+    assert large == sorted(large)
+    assert all(abs(coarse(n) - n) <= 0.06 * n for n in range(17, 20_000))
+    moved = sum(coarse(n) != coarse(n + 1) for n in range(100, 20_000))
+    assert moved < 0.01 * 19_900

@@ -428,12 +428,7 @@ def _shard_vectors(parts: IndexParts, entries: np.ndarray, first: int = 0) -> li
     vectors: list[list[Any]] = []
     current = -1
     elements: list[float] = []
-    for vector, term, score in zip(
-        parts.entry_vector[entries].tolist(),
-        (parts.entry_term[entries] - first).tolist(),
-        parts.entry_score[entries].tolist(),
-        strict=True,
-    ):
+    for vector, term, score in _vector_entries(parts, entries, first):
         if vector != current:
             current, elements = vector, []
             vectors.append([parts.vector_name(vector), elements])
@@ -450,12 +445,7 @@ def shard_vectors_json(parts: IndexParts, entries: np.ndarray, first: int = 0) -
     refs, documents = parts.refs, parts.documents
     out: list[str] = []
     current = -1
-    for vector, term, score in zip(
-        parts.entry_vector[entries].tolist(),
-        (parts.entry_term[entries] - first).tolist(),
-        parts.entry_score[entries].tolist(),
-        strict=True,
-    ):
+    for vector, term, score in _vector_entries(parts, entries, first):
         if vector != current:
             field, position = divmod(vector, documents)
             opening = f'["{fields[field]}/{refs[position]}",[{term},{round(score, 3)!r}'
@@ -464,6 +454,18 @@ def shard_vectors_json(parts: IndexParts, entries: np.ndarray, first: int = 0) -
         else:
             out.append(f",{term},{round(score, 3)!r}")
     return "[" + "".join(out) + ("]]]" if out else "]")
+
+
+def _vector_entries(
+    parts: IndexParts, entries: np.ndarray, first: int
+) -> Iterator[tuple[int, int, float]]:
+    """Each entry's vector, term (counted from ``first``) and score, in vector order."""
+    return zip(
+        parts.entry_vector[entries].tolist(),
+        (parts.entry_term[entries] - first).tolist(),
+        parts.entry_score[entries].tolist(),
+        strict=True,
+    )
 
 
 def _doc_shard_pages(

@@ -20,6 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+PROJECTED_ROWS = 4096  # rows projected at once (see ``_project``)
 
 
 def words_of(text: str, stop_words: Collection[str]) -> list[str]:
@@ -110,13 +111,17 @@ def _project(
     bit, without importing scipy (0.15 s of a rebuild that places one paper), and the same
     arithmetic for one paper as for ten thousand, so a paper's vector never depends on which
     others came with it. All rows' k-th terms are added at once, longest rows first so that
-    those are a slice."""
-    order = np.argsort(-sizes, kind="stable")
-    starts = (np.cumsum(sizes) - sizes)[order]
-    longest = sizes[order]
-    sums = np.zeros_like(rows)
-    for k in range(int(longest.max(initial=0))):
-        having = int(np.searchsorted(-longest, -k, side="left"))
-        at = starts[:having] + k
-        sums[:having] += weights[at, np.newaxis] * basis[column[at]]
-    rows[order] = sums
+    those are a slice; ``PROJECTED_ROWS`` rows at a time, so that the arrays added stay small
+    (a first build projects 100,000 papers)."""
+    starts = np.cumsum(sizes) - sizes
+    for first in range(0, len(sizes), PROJECTED_ROWS):
+        block = slice(first, first + PROJECTED_ROWS)
+        order = np.argsort(-sizes[block], kind="stable")
+        begin = starts[block][order]
+        longest = sizes[block][order]
+        sums = np.zeros((len(order), rows.shape[1]), dtype=rows.dtype)
+        for k in range(int(longest.max(initial=0))):
+            having = int(np.searchsorted(-longest, -k, side="left"))
+            at = begin[:having] + k
+            sums[:having] += weights[at, np.newaxis] * basis[column[at]]
+        rows[first : first + len(order)][order] = sums

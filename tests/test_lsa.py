@@ -11,6 +11,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from digest import lsa
 from digest.lsa import Projection, unit_rows, words_of
 
 TOPICS = [
@@ -86,7 +87,7 @@ def test_unit_rows_is_scikit_learns_normalize() -> None:
 
 
 def test_a_text_projects_to_the_same_bits_alone_as_among_others(
-    fitted: tuple[TfidfVectorizer, TruncatedSVD],
+    fitted: tuple[TfidfVectorizer, TruncatedSVD], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rebuild projects an edited paper alone, a first build projects it among thousands:
     the vectors must be equal to the last bit, and are what scipy's sparse product of the
@@ -100,6 +101,8 @@ def test_a_text_projects_to_the_same_bits_alone_as_among_others(
     shuffled = list(reversed(texts))
     assert np.array_equal(projection.vectors(shuffled)[::-1], together)
     assert np.array_equal(unit_rows(_sparse_product(projection, texts)), together)
+    monkeypatch.setattr(lsa, "PROJECTED_ROWS", 7)  # a first build's 100,000, a block at a time
+    assert np.array_equal(projection.vectors(texts), together)
 
 
 def _sparse_product(projection: Projection, texts: list[str]) -> np.ndarray:

@@ -65,6 +65,10 @@ def run_pipeline(
         )
     grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
+    if not helpers:
+        # No second process to hand them to: written now, before rendering holds the most
+        # memory, rather than held to the end (at 100,000 papers, hundreds of megabytes).
+        cache.write_later()
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
     lay_out_map = partial(state.reuse_theme_map, papers, themes)

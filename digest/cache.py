@@ -137,6 +137,9 @@ class ContentCache:
         self.clock = clock
         self._conn: sqlite3.Connection | None = None
         self._later: dict[str, tuple[str, Callable[[], bytes]]] = {}
+        # Whether ``put_blob_later`` waits: only where a second process will take the writes
+        # (see ``digest.forked_pages``); otherwise a waiting snapshot only holds memory.
+        self.deferring = False
 
     def _connect(self) -> sqlite3.Connection | None:
         if self.root is None:
@@ -276,10 +279,14 @@ class ContentCache:
             pass
 
     def put_blob_later(self, kind: str, key: str, make: Callable[[], bytes]) -> None:
-        """``put_blob(kind, key, make())``, when ``write_later`` runs: encoding and writing a
-        snapshot of a 10,000-paper corpus takes ~0.3 s, which a rebuild's second process
-        (``digest.forked_pages``) can spend instead of this one. A value not written is only
-        a value computed again, so none is ever needed for the cache to stay valid."""
+        """``put_blob(kind, key, make())``, when ``write_later`` runs if ``deferring``, else
+        now: encoding and writing a snapshot of a 10,000-paper corpus takes ~0.3 s, which a
+        rebuild's second process (``digest.forked_pages``) can spend instead of this one. A
+        value not written is only a value computed again, so none is ever needed for the
+        cache to stay valid."""
+        if not self.deferring:
+            self.put_blob(kind, key, make())
+            return
         self._later[kind] = (key, make)
 
     def take_later(self) -> list[tuple[str, str, Callable[[], bytes]]]:
@@ -333,7 +340,7 @@ class ContentCache:
             return None
 
     def put_pickled(self, kind: str, key: str, value: Any) -> None:
-        """Pickled and written with the other writes waiting for ``write_later``."""
+        """Pickled and written as ``put_blob_later`` writes."""
         self.put_blob_later(
             kind, key, lambda: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         )

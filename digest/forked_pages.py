@@ -132,6 +132,7 @@ def _make_in_child(
 ) -> None:
     # The parent's SQLite connection is left alone (never used, nor closed, across a fork).
     own = ContentCache(cache.root, cache.clock)
+    own.deferring = True  # written once the pages are sent
     memo.pending = {}
     warnings = CapturedRecords(logging.INFO)
     logger = logging.getLogger("digest")

@@ -57,6 +57,7 @@ def run_pipeline(
     warm = partial(warm_extraction, config.language, config.keyphrase_backend)
     # On a rebuild, helper processes use the second core (see forked_worker, forked_pages).
     helpers = bool(state.pages.records) and can_fork(worker_count(config.workers))
+    cache.deferring = helpers  # the second process will make the snapshot writes
     with forked_worker(warm, helpers) as extractor:
         records = load_records(config.sources, config.max_abstract_chars, state.read_file)
         papers = merge_records(records)
@@ -65,10 +66,6 @@ def run_pipeline(
         )
     grouping = partial(group_themes, progress=_stage(progress, "themes"), cache=cache)
     papers, themes = state.reuse_themes(papers, config.theme_count, grouping)
-    if not helpers:
-        # No second process to hand them to: written now, before rendering holds the most
-        # memory, rather than held to the end (at 100,000 papers, hundreds of megabytes).
-        cache.write_later()
     ordered = newest_first(papers)
     beside = partial(_pages_beside_render, ordered, themes, config, state.pages)
     lay_out_map = partial(state.reuse_theme_map, papers, themes)

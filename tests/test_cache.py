@@ -27,7 +27,6 @@ def test_entries_no_build_used_for_a_month_are_dropped_and_used_ones_kept(tmp_pa
     cache.put_many({"read": 1, "forgotten": 2, "rewritten": 3})
     cache.put_pickled("model", "k1", [1, 2])
     cache.put_pickled("old model", "k1", [3])
-    cache.write_later()
     clock.now += (UNUSED_DAYS - 1) * DAY
     assert cache.get_many(["read"]) == {"read": 1}
     assert cache.get_pickled("model", "k1") == [1, 2]
@@ -165,6 +164,10 @@ def test_a_write_left_for_later_reads_back_at_once_and_is_written_once(tmp_path:
         return text.encode()
 
     cache = ContentCache(tmp_path)
+    cache.put_blob_later("now", "k", lambda: encoded("at once"))  # not deferring: written now
+    assert made == ["at once"] and ContentCache(tmp_path).get_blob("now", "k") == b"at once"
+    made.clear()
+    cache.deferring = True
     cache.put_blob("snapshot", "k1", b"old")
     cache.put_blob_later("snapshot", "k2", lambda: encoded("new"))
     assert cache.get_blob("snapshot", "k2") == b"new"
@@ -175,6 +178,7 @@ def test_a_write_left_for_later_reads_back_at_once_and_is_written_once(tmp_path:
     assert [(kind, key) for kind, key, _ in handed] == [("snapshot", "k2")]
     cache.close()  # nothing waits here any more
     other = ContentCache(tmp_path)
+    other.deferring = True
     assert other.get_blob("snapshot", "k1") == b"old"
     assert other.get_blob("model", "k") == b"written now"
     made.clear()

@@ -46,18 +46,16 @@ class PageMemo:
     _stored: StoredRecords | None = field(default=None, repr=False)
     _stored_records: dict[str, PageRecord] = field(default_factory=dict, repr=False)
 
-    def begin(
-        self, out: Path, base: str, fingerprinter: Fingerprinter, trusted: bool = False
-    ) -> None:
-        """Start a build into ``out``; ``base`` digests code and templates; ``trusted``: see
-        ``trust``."""
+    def begin(self, out: Path, base: str, fingerprinter: Fingerprinter) -> None:
+        """Start a build into ``out``; ``base`` digests code and templates. Kept pages are read
+        back unless the build says the folder can be trusted (``trust``)."""
         if self.out != out:
             self.records = {}
             self._stored, self._stored_records = None, {}
         self.out = out
         self.pending = {}
         self.rendered = self.kept = 0
-        self.maker = PageMaker(out, base.encode(), fingerprinter, trusted)
+        self.maker = PageMaker(out, base.encode(), fingerprinter)
 
     def trust(self, trusted: bool) -> None:
         """Whether the folder is as the last build left it, so that kept pages need not be

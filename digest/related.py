@@ -229,7 +229,7 @@ class _Entries(NamedTuple):
                 others = self.paper[np.concatenate(spans)]
                 added = np.repeat(self.weight[mine], [len(span) for span in spans])
                 sums = np.bincount(others, weights=added, minlength=self.papers)
-                found = np.flatnonzero(np.bincount(others, minlength=self.papers))
+                found = np.unique(others)
                 yield found, sums[found]
 
         return scores

@@ -8,6 +8,7 @@ and ``sitemap.xml`` becomes their index, so robots.txt and search consoles use o
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -73,13 +74,8 @@ def _document(root: str, item: str, urls: Sequence[str]) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<{root} xmlns="{SITEMAP_NAMESPACE}">',
-        *(f"<{item}><loc>{_escape(url)}</loc></{item}>" for url in urls),
+        *(f"<{item}><loc>{html.escape(url, quote=False)}</loc></{item}>" for url in urls),
         f"</{root}>",
         "",
     ]
     return "\n".join(lines).encode("utf-8")
-
-
-def _escape(text: str) -> str:
-    """``xml.sax.saxutils.escape``, whose import costs every build ~15 ms."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -44,7 +44,8 @@ MAX_THEME_SHARE = 0.4
 MIN_PAPERS_FOR_SHARE_RULE = 30
 SEED = 0
 MAX_AUTO_THEMES = 60
-NEIGHBOURS = 10
+SMOOTHING_SQUARINGS = 3  # similarity weights are squared three times: the 8th power
+MIN_SMOOTHED = 4  # fewer papers than this are not blended
 THEME_SAMPLE = 3_000  # papers the model is fitted on; as good as 5,000 or all at 10,000
 SMOOTHING_BLOCK = 1024  # rows of the similarity matrix held at once
 
@@ -235,8 +236,8 @@ class ThemeModel:
         return self.projection.vectors([_text(p) for p in papers])
 
     def assign(self, papers: Sequence[Paper]) -> np.ndarray:
-        """The nearest centre's label for each paper, its vector smoothed with its nearest
-        sample papers' as the sample's own were."""
+        """The nearest centre's label for each paper, its vector blended with the sample
+        papers' as the sample's own were."""
         vectors = self.vectors(papers)
         if self.projection is not None and self.projection.basis is not None:
             vectors = _smooth(vectors, self.sample_vectors)
@@ -263,8 +264,10 @@ def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeM
 def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
     """Unit-length LSA vectors of title and abstract, with the fitted projection that places
     other papers.
-    Callers blend each with its nearest neighbours' (``_smooth``) so that clusters follow the
-    corpus' dense regions rather than single shared words."""
+    Callers blend each with its near neighbours' (``_smooth``) so that clusters follow the
+    corpus' dense regions rather than single shared words. The SVD is exact (ARPACK), not
+    randomized: a randomized basis' last components turn with any edit to the sample, and
+    k-means moved two to three times as many papers after one."""
     n = len(papers)
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -282,7 +285,7 @@ def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
     dims = min(100, matrix.shape[1] - 1, n - 1)
     if dims < 2:
         return unit_rows(matrix.toarray()), Projection.fitted(words, None, words.get_stop_words())
-    basis = TruncatedSVD(n_components=dims, random_state=SEED)
+    basis = TruncatedSVD(n_components=dims, algorithm="arpack", random_state=SEED)
     raw = unit_rows(basis.fit_transform(matrix))
     return raw, Projection.fitted(words, basis, words.get_stop_words())
 
@@ -298,21 +301,26 @@ def _text(paper: Paper) -> str:
 
 
 def _smooth(vectors: np.ndarray, among: np.ndarray, exclude_self: bool = False) -> np.ndarray:
-    """Each vector blended with the mean of its nearest ``among`` (itself left out when
-    ``vectors`` are ``among``)."""
-    neighbours = min(NEIGHBOURS, len(among) - 2)
-    if neighbours < 2:
+    """Each vector blended with the mean of ``among`` (itself left out when ``vectors`` are
+    ``among``), each weighted by its cosine similarity to the 8th power: the near ones
+    count. The weights follow the vectors smoothly: blending with exactly the ten nearest,
+    an edit to one sample paper swapped other papers' tenth neighbours, and k-means then moved
+    507-837 of the 3,000 sample papers of a 10,000-paper corpus (15-279 now, with the exact
+    SVD; eight edits)."""
+    if len(among) < MIN_SMOOTHED:
         return vectors
-    nearest = np.empty((len(vectors), neighbours), dtype=np.int64)
+    blended = np.empty_like(vectors)
     for start in range(0, len(vectors), SMOOTHING_BLOCK):
-        block = vectors[start : start + SMOOTHING_BLOCK] @ among.T
+        weights = vectors[start : start + SMOOTHING_BLOCK] @ among.T
         if exclude_self:
-            rows = np.arange(len(block))
-            block[rows, rows + start] = -np.inf
-        nearest[start : start + len(block)] = np.argpartition(-block, neighbours, axis=1)[
-            :, :neighbours
-        ]
-    return unit_rows(vectors + among[nearest].mean(axis=1))
+            rows = np.arange(len(weights))
+            weights[rows, rows + start] = 0.0
+        np.maximum(weights, 0.0, out=weights)
+        for _ in range(SMOOTHING_SQUARINGS):
+            np.multiply(weights, weights, out=weights)
+        total = np.maximum(weights.sum(axis=1, keepdims=True), np.finfo(weights.dtype).tiny)
+        blended[start : start + len(weights)] = (weights @ among) / total
+    return unit_rows(vectors + blended)
 
 
 def _fit(vectorizer: TfidfVectorizer, docs: Sequence[object]):

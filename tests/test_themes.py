@@ -1,6 +1,8 @@
 import random
 from dataclasses import replace
 
+import numpy as np
+
 from digest.model import Paper, Source
 from digest.theme_names import GENERIC_NAMES
 from digest.themes import auto_theme_count, group_themes
@@ -357,3 +359,27 @@ def test_sample_keyphrases_re_ranked_without_renaming_place_no_other_paper_again
     assert group_themes(reranked, cache=cache) == group_themes(reranked)
     assert named == [1, 1]  # named again, cached and fresh
     assert len(placed) == len(papers) - len(sample)  # only by the fresh grouping
+
+
+def test_blending_follows_a_neighbour_smoothly_when_it_overtakes_another() -> None:
+    """A paper's blended vector must not jump when another paper's tiny change makes it
+    overtake a neighbour: with a cut at the ten nearest, one edit in the sample swapped
+    neighbours and moved hundreds of papers between themes."""
+    from digest.lsa import unit_rows
+    from digest.themes import _smooth
+
+    rng = np.random.default_rng(0)
+    among = unit_rows(rng.normal(size=(40, 12)) + 2.0 * rng.normal(size=(1, 12)))
+    paper = among[:1]
+    order = np.argsort(-(among @ paper[0]))  # order[0] is the paper itself
+    tenth, eleventh = among[order[10]], among[order[11]]
+    nudged = among.copy()
+    # the eleventh moves just past the tenth: its similarity to the paper rises by the gap
+    # between the two and a little more
+    gap = float((tenth - eleventh) @ paper[0]) + 1e-4
+    nudged[order[11]] = unit_rows((eleventh + 1.05 * gap * paper[0])[np.newaxis])[0]
+    moved = np.abs(nudged[order[11]] - eleventh).max()
+    assert nudged[order[11]] @ paper[0] > tenth @ paper[0]
+    before = _smooth(paper, among, exclude_self=True)
+    after = _smooth(paper, nudged, exclude_self=True)
+    assert np.abs(after - before).max() < moved

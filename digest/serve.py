@@ -285,10 +285,10 @@ def serve(load_config: Callable[[], Config], options: ServeOptions) -> int:
 
 
 def _preload_build_libraries(config: Config) -> None:
-    """A build that found the site up to date never imported scikit-learn or YAKE; import them
-    now, and load YAKE's and the lexicon's tables with one throwaway extraction, while the
-    writer reads the page, so the first save does not wait seconds for them."""
-    for name in ("sklearn.cluster", "sklearn.decomposition", "sklearn.feature_extraction"):
+    """A build that found the site up to date never imported scipy's fitting parts or YAKE;
+    import them now, and load YAKE's and the lexicon's tables with one throwaway extraction,
+    while the writer reads the page, so the first save does not wait seconds for them."""
+    for name in ("scipy.sparse.linalg", "scipy.cluster.hierarchy", "scipy.cluster.vq"):
         importlib.import_module(name)
     from digest.keyphrases import candidate_phrases
 

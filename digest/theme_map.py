@@ -3,8 +3,8 @@
 The map is geometry computed once at build time and written as static SVG by a template, so
 it reads without JavaScript and costs the browser nothing but parsing. Layout:
 
-1. Vectors: TF-IDF of title, abstract and keyphrases, truncated SVD to at most 50 dimensions
-   (``random_state`` fixed, one BLAS thread, fitted on the theme sample's titles and
+1. Vectors: TF-IDF of title, abstract and keyphrases, exact truncated SVD (ARPACK) to at most
+   50 dimensions (start vector seeded, one BLAS thread, fitted on the theme sample's titles and
    abstracts), unit length. Papers are sorted by id first, so the input order never changes a
    coordinate.
 2. Themes: each theme's centroid is placed in 2-D by classical MDS of the centroids (PCA of
@@ -36,15 +36,14 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
 from digest.lsa import Projection, words_of
+from digest.lsa_fit import english_stop_words, fit_projection
 from digest.model import Paper, Theme
 from digest.paths import paper_path
 from digest.themes import theme_sample
@@ -52,7 +51,6 @@ from digest.titles import shorten
 
 SEED = 0
 SVD_DIMS = 50
-SVD_ROUNDS = 3  # power iterations: a 2-D picture needs no more precision
 WIDTH = 1000
 MIN_HEIGHT = 360
 MAX_HEIGHT = 680
@@ -244,42 +242,20 @@ def _map_model(sample_texts: Sequence[str], cache: ContentCache | None) -> MapMo
 
 
 def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     n = len(texts)
-    words = TfidfVectorizer(
-        analyzer=_words,
-        sublinear_tf=True,
+    stop_words = english_stop_words()
+    fitted = fit_projection(
+        [words_of(text, stop_words) for text in texts],
+        stop_words,
+        max_dims=SVD_DIMS,
         min_df=2 if n >= 50 else 1,
         max_df=0.5 if n >= 50 else 1.0,
-        dtype=np.float32,
+        seed=SEED,
     )
-    try:
-        matrix = words.fit_transform(texts)
-    except ValueError:  # empty vocabulary: every word a stop word
+    if fitted is None:  # empty vocabulary: every word a stop word
         return MapModel(None, 2, key)
-    dims = min(SVD_DIMS, matrix.shape[0] - 1, matrix.shape[1] - 1)
-    if dims < 2:
-        return MapModel(Projection.fitted(words, None, _stop_words()), matrix.shape[1], key)
-    with threadpool_limits(limits=1):
-        basis = TruncatedSVD(n_components=dims, n_iter=SVD_ROUNDS, random_state=SEED)
-        basis.fit(matrix)
-    return MapModel(Projection.fitted(words, basis, _stop_words()), dims, key)
-
-
-def _words(text: str) -> list[str]:
-    """scikit-learn's default words and English stop words, a quarter faster than its own
-    analyzer (tokenising is most of the layout's time at 10,000 papers)."""
-    return words_of(text, _stop_words())
-
-
-@cache
-def _stop_words() -> frozenset[str]:
-    """Imported on first use: a build whose map is cached never loads scikit-learn."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
+    projection = fitted[1]
+    return MapModel(projection, projection.width, key)
 
 
 def _fit_text(paper: Paper) -> str:

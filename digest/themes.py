@@ -20,13 +20,13 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
-from digest.lsa import Projection, unit_rows
+from digest.lsa import Projection, unit_rows, words_of
+from digest.lsa_fit import english_stop_words, fit_projection, kmeans, ward_clusters
 from digest.model import Paper, Theme, amended
 from digest.paths import slugify
 from digest.theme_names import (
@@ -36,9 +36,6 @@ from digest.theme_names import (
     name_groups,
     tag_with_name,
 )
-
-if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MAX_THEME_SHARE = 0.4
 MIN_PAPERS_FOR_SHARE_RULE = 30
@@ -269,25 +266,18 @@ def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
     randomized: a randomized basis' last components turn with any edit to the sample, and
     k-means moved two to three times as many papers after one."""
     n = len(papers)
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    words = TfidfVectorizer(
-        stop_words="english",
-        sublinear_tf=True,
+    stop_words = english_stop_words()
+    fitted = fit_projection(
+        [words_of(_text(p), stop_words) for p in papers],
+        stop_words,
+        max_dims=100,
         min_df=2 if n >= 50 else 1,
         max_df=0.5,
-        dtype=np.float32,
+        seed=SEED,
     )
-    matrix = _fit(words, [_text(p) for p in papers])
-    if matrix is None:
+    if fitted is None:
         return np.zeros((n, 1), dtype=np.float32), None
-    dims = min(100, matrix.shape[1] - 1, n - 1)
-    if dims < 2:
-        return unit_rows(matrix.toarray()), Projection.fitted(words, None, words.get_stop_words())
-    basis = TruncatedSVD(n_components=dims, algorithm="arpack", random_state=SEED)
-    raw = unit_rows(basis.fit_transform(matrix))
-    return raw, Projection.fitted(words, basis, words.get_stop_words())
+    return fitted
 
 
 def _fit_inputs(paper: Paper) -> tuple[str, str, str]:
@@ -323,13 +313,6 @@ def _smooth(vectors: np.ndarray, among: np.ndarray, exclude_self: bool = False) 
     return unit_rows(vectors + blended)
 
 
-def _fit(vectorizer: TfidfVectorizer, docs: Sequence[object]):
-    try:
-        return vectorizer.fit_transform(docs)
-    except ValueError:
-        return None
-
-
 def _paper_key(paper_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(paper_id.encode(), digest_size=8).digest(), "big")
 
@@ -341,11 +324,9 @@ def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
     it, and on 2,400 arXiv papers it moves half as many papers as the best of ten random
     starts, at the same agreement with the papers' categories.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans
-
-    ward = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(vectors)
-    centers = np.stack([vectors[ward == label].mean(axis=0) for label in range(k)])
-    return KMeans(n_clusters=k, init=centers, n_init=1).fit_predict(vectors)
+    ward = ward_clusters(vectors, k)
+    centres = np.stack([vectors[ward == label].mean(axis=0) for label in range(k)])
+    return kmeans(vectors, centres)
 
 
 def _split_oversized(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+# scikit-learn's default token pattern, r"(?u)\b\w\w+\b", without its word boundaries: a
+# maximal run of two or more word characters is bounded anyway, and matching it without the
+# checks is a fifth faster (10,000 abstracts: 0.48 s against 0.59 s)
+WORD = re.compile(r"\w\w+")
 PROJECTED_ROWS = 4096  # rows projected at once (see ``_project``)
 
 

@@ -13,6 +13,7 @@ from sklearn.preprocessing import normalize
 
 from digest import lsa
 from digest.lsa import Projection, unit_rows, words_of
+from tests.conftest import SEEDS
 
 TOPICS = [
     "galaxy cluster redshift survey dark matter halo lensing",
@@ -63,7 +64,9 @@ def test_without_a_basis_the_rows_are_scikit_learns_tf_idf(
 def test_words_are_scikit_learns(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -> None:
     words, _ = fitted
     analyze = words.build_analyzer()
-    for text in [*_texts(20, seed=4), "Ünïcode ÉCOLE x y 42 4242 a_b don't"]:
+    odd = "Ünïcode ÉCOLE x y 42 4242 a_b don't e\u0301cole __ _a ﬁne x2 ½½ 日本語 a-b-c"
+    seeds = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.iterdir())]
+    for text in [*_texts(20, seed=4), odd, *seeds]:
         assert words_of(text, words.get_stop_words()) == analyze(text)
 
 

@@ -409,7 +409,7 @@ def singular(word: str) -> str:
 
 def phrase_key(phrase: str) -> str:
     """The identity of a phrase: case, plural and hyphenation variants all share one key."""
-    return " ".join(singular(w) for w in phrase.replace("-", " ").split())
+    return " ".join(map(singular, phrase.replace("-", " ").split()))  # whole abstracts: map
 
 
 def near_duplicates(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -14,7 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -49,19 +48,6 @@ class Projection:
     idf: np.ndarray  # float64, one per vocabulary column
     basis: np.ndarray | None  # float64 (columns, dims): the SVD's components, transposed
     stop_words: frozenset[str]
-
-    @classmethod
-    def fitted(cls, words: Any, basis: Any, stop_words: Collection[str]) -> Projection:
-        """From a fitted vectorizer (analyzing as ``words_of`` with ``stop_words``) and SVD
-        (or ``None``)."""
-        if basis is not None:
-            basis = np.ascontiguousarray(np.asarray(basis.components_, dtype=np.float64).T)
-        return cls(
-            vocabulary={term: int(column) for term, column in words.vocabulary_.items()},
-            idf=np.asarray(words.idf_, dtype=np.float64),
-            basis=basis,
-            stop_words=frozenset(stop_words),
-        )
 
     @property
     def width(self) -> int:

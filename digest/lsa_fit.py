@@ -24,6 +24,8 @@ from threadpoolctl import threadpool_limits
 from digest.lsa import Projection, unit_rows
 
 KMEANS_ROUNDS = 300
+# What fitting imports, each on first use: a rebuild that only places papers needs none of it.
+FITTING_MODULES = ("scipy.sparse.linalg", "scipy.cluster.hierarchy", "scipy.cluster.vq")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def fit_words(
     known = columns >= 0
     rows, columns, values = rows[known], columns[known], values[known]
     order = np.lexsort((columns, rows))
+    rows = rows[order]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
     matrix = csr_matrix(
         (values[order], columns[order].astype(np.int32), indptr), shape=(n, len(kept))
@@ -69,9 +72,8 @@ def fit_words(
     matrix.data += 1
     matrix.data *= idf[matrix.indices]
     # as scikit-learn's l2 rows: squares in the data's precision, summed and divided in float64
-    row_of = np.repeat(np.arange(n), np.diff(indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=matrix.data * matrix.data, minlength=n))
-    matrix.data = (matrix.data / norms[row_of]).astype(dtype)
+    norms = np.sqrt(np.bincount(rows, weights=matrix.data * matrix.data, minlength=n))
+    matrix.data = (matrix.data / norms[rows]).astype(dtype)
     return FittedWords(vocabulary, idf.astype(np.float64), matrix)
 
 

@@ -165,9 +165,9 @@ def _ranked_rows(
 
 
 class _Entries(NamedTuple):
-    """Which paper has which counted phrase (distinct pairs), and the phrases' weights: a
-    paper's score against another is the sum of the weights of the phrases they share, added
-    in phrase-number order."""
+    """Which paper has which counted phrase (distinct pairs, papers ascending), and the
+    phrases' weights: a paper's score against another is the sum of the weights of the phrases
+    they share, added in phrase-number order."""
 
     paper: np.ndarray
     phrase: np.ndarray
@@ -214,14 +214,12 @@ class _Entries(NamedTuple):
         """``block_scorer`` for a few papers (a rebuild's), without importing scipy (0.15 s):
         each score is the same sum, added in the same order (the sparse product adds a row's
         phrases in phrase order), so the same to the last bit."""
-        by_phrase = np.argsort(self.phrase, kind="stable")  # papers ascending within a phrase
-        starts = np.searchsorted(self.phrase[by_phrase], np.arange(len(self.weight) + 1))
-        by_paper = np.argsort(self.paper, kind="stable")
-        own = np.searchsorted(self.paper[by_paper], np.arange(self.papers + 1))
+        by_phrase, starts = _groups(self.phrase, len(self.weight))  # papers ascending in each
+        own = np.searchsorted(self.paper, np.arange(self.papers + 1))
 
         def scores(chosen: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for i in chosen:
-                mine = np.sort(self.phrase[by_paper[own[i] : own[i + 1]]]).tolist()
+                mine = np.sort(self.phrase[own[i] : own[i + 1]]).tolist()
                 spans = [by_phrase[starts[c] : starts[c + 1]] for c in mine]
                 if not spans:
                     yield np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
@@ -308,10 +306,8 @@ def _counted_overlaps(rows: np.ndarray, words: np.ndarray, row_count: int) -> Ov
         position = np.full(row_count, -1, dtype=np.int64)
         position[mates] = np.arange(len(mates))
         is_mate = position[rows] >= 0
-        mate_words, mate_at = words[is_mate], position[rows[is_mate]]
-        order = np.argsort(mate_words, kind="stable")
-        mate_words, mate_at = mate_words[order], mate_at[order]
-        bounds = np.searchsorted(mate_words, np.arange(word_count + 1))
+        order, bounds = _groups(words[is_mate], word_count)
+        mate_at = position[rows[is_mate]][order]
         counted = np.zeros((len(wanting), len(mates)), dtype=np.int64)
         for n, row in enumerate(wanting):
             own = words[starts[row] : starts[row + 1]].tolist()
@@ -321,6 +317,13 @@ def _counted_overlaps(rows: np.ndarray, words: np.ndarray, row_count: int) -> Ov
         return counted
 
     return overlaps
+
+
+def _groups(keys: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of ``keys`` grouped by key (in their order within a key), and where each
+    key 0..count-1 starts among them (the last bound is the end)."""
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(keys[order], np.arange(count + 1))
 
 
 def _most_words(

@@ -288,7 +288,9 @@ def _preload_build_libraries(config: Config) -> None:
     """A build that found the site up to date never imported scipy's fitting parts or YAKE;
     import them now, and load YAKE's and the lexicon's tables with one throwaway extraction,
     while the writer reads the page, so the first save does not wait seconds for them."""
-    for name in ("scipy.sparse.linalg", "scipy.cluster.hierarchy", "scipy.cluster.vq"):
+    from digest.lsa_fit import FITTING_MODULES
+
+    for name in FITTING_MODULES:
         importlib.import_module(name)
     from digest.keyphrases import candidate_phrases
 

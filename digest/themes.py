@@ -254,8 +254,7 @@ def fit_theme_model(papers: Sequence[Paper], k: int) -> tuple[np.ndarray, ThemeM
         if len(papers) >= MIN_PAPERS_FOR_SHARE_RULE:
             labels = _split_oversized(vectors, labels)
         labels = _renumber(labels)
-    centres = np.stack([vectors[labels == label].mean(axis=0) for label in range(labels.max() + 1)])
-    return labels, ThemeModel(projection, raw, centres)
+    return labels, ThemeModel(projection, raw, _centres(vectors, labels, labels.max() + 1))
 
 
 def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
@@ -324,9 +323,12 @@ def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
     it, and on 2,400 arXiv papers it moves half as many papers as the best of ten random
     starts, at the same agreement with the papers' categories.
     """
-    ward = ward_clusters(vectors, k)
-    centres = np.stack([vectors[ward == label].mean(axis=0) for label in range(k)])
-    return kmeans(vectors, centres)
+    return kmeans(vectors, _centres(vectors, ward_clusters(vectors, k), k))
+
+
+def _centres(vectors: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """The mean vector of each label 0..count-1."""
+    return np.stack([vectors[labels == label].mean(axis=0) for label in range(count)])
 
 
 def _split_oversized(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -34,6 +34,18 @@ def _texts(count: int, seed: int) -> list[str]:
     return texts
 
 
+def _projection(
+    words: TfidfVectorizer, basis: TruncatedSVD | None, stop_words: frozenset[str]
+) -> Projection:
+    """The projection of a fitted scikit-learn vectorizer and SVD (or ``None``)."""
+    components = None
+    if basis is not None:
+        components = np.ascontiguousarray(np.asarray(basis.components_, dtype=np.float64).T)
+    vocabulary = {term: int(column) for term, column in words.vocabulary_.items()}
+    idf = np.asarray(words.idf_, dtype=np.float64)
+    return Projection(vocabulary, idf, components, frozenset(stop_words))
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[TfidfVectorizer, TruncatedSVD]:
     words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.5)
@@ -45,7 +57,7 @@ def test_projected_vectors_match_scikit_learn(fitted: tuple[TfidfVectorizer, Tru
     words, basis = fitted
     texts = [*_texts(50, seed=2), "", "nothing known here", "the of and"]
     expected = normalize(basis.transform(words.transform(texts)))
-    projection = Projection.fitted(words, basis, words.get_stop_words())
+    projection = _projection(words, basis, words.get_stop_words())
     got = projection.vectors(texts)
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() < 1e-9
@@ -57,7 +69,7 @@ def test_without_a_basis_the_rows_are_scikit_learns_tf_idf(
 ) -> None:
     words, _ = fitted
     texts = _texts(20, seed=3)
-    projection = Projection.fitted(words, None, words.get_stop_words())
+    projection = _projection(words, None, words.get_stop_words())
     assert np.abs(projection.vectors(texts) - words.transform(texts).toarray()).max() < 1e-12
 
 
@@ -73,12 +85,12 @@ def test_words_are_scikit_learns(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -
 def test_a_pickled_projection_is_plain_data(fitted: tuple[TfidfVectorizer, TruncatedSVD]) -> None:
     """It is what the cache stores; loading it must not need scikit-learn's classes."""
     words, basis = fitted
-    data = pickle.dumps(Projection.fitted(words, basis, words.get_stop_words()))
+    data = pickle.dumps(_projection(words, basis, words.get_stop_words()))
     assert b"sklearn" not in data
     texts = _texts(5, seed=5)
     assert np.array_equal(
         pickle.loads(data).vectors(texts),
-        Projection.fitted(words, basis, words.get_stop_words()).vectors(texts),
+        _projection(words, basis, words.get_stop_words()).vectors(texts),
     )
 
 
@@ -97,7 +109,7 @@ def test_a_text_projects_to_the_same_bits_alone_as_among_others(
     same weights gives."""
     words, basis = fitted
     texts = [*_texts(60, seed=4), "", "galaxy", "the of and"]
-    projection = Projection.fitted(words, basis, words.get_stop_words())
+    projection = _projection(words, basis, words.get_stop_words())
     together = projection.vectors(texts)
     alone = np.vstack([projection.vectors([text]) for text in texts])
     assert np.array_equal(together, alone)

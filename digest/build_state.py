@@ -214,7 +214,9 @@ def _captured_warnings() -> Iterator[list[logging.LogRecord]]:
 
 def _themes_to_json(papers: Sequence[Paper], themes: Sequence[Theme]) -> dict[str, Any]:
     return {
-        "themes": [[t.slug, t.name, list(t.keyphrases), list(t.paper_ids)] for t in themes],
+        "themes": [
+            [t.slug, t.name, list(t.keyphrases), list(t.paper_ids), t.short_name] for t in themes
+        ],
         "theme_of": [p.theme for p in papers],
         "keyphrases_of": [list(p.keyphrases) for p in papers],
     }
@@ -225,8 +227,8 @@ def _themes_from_json(
 ) -> tuple[tuple[Paper, ...], tuple[Theme, ...]] | None:
     try:
         themes = tuple(
-            Theme(slug=s, name=n, keyphrases=tuple(k), paper_ids=tuple(i))
-            for s, n, k, i in data["themes"]
+            Theme(slug=s, name=n, keyphrases=tuple(k), paper_ids=tuple(i), short_name=short)
+            for s, n, k, i, short in data["themes"]
         )
         theme_of = data["theme_of"]
         keyphrases_of = data["keyphrases_of"]

@@ -147,6 +147,9 @@ class Theme:
     name: str
     keyphrases: tuple[str, ...]
     paper_ids: tuple[str, ...]
+    # The name's leading phrase, the slug's words: what a list shows beside each paper. The
+    # trailing phrases shift with small edits; pages naming the theme in passing should not.
+    short_name: str
 
 
 @dataclass(frozen=True)

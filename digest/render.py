@@ -61,7 +61,11 @@ def make_environment(config: Config) -> Environment:
     )
     env.filters["excerpt"] = excerpt
     env.globals.update(
-        url=_url, link=_link, absolute_url=absolute_url, theme_feed_path=theme_feed_path
+        url=_url,
+        link=_link,
+        absolute_url=absolute_url,
+        theme_feed_path=theme_feed_path,
+        theme_path=theme_path,
     )
     return env
 
@@ -259,6 +263,9 @@ def site_context(digest: Digest, config: Config) -> dict[str, Any]:
         # against its thousands of papers) when its membership does.
         "theme_by_slug": {t.slug: replace(t, paper_ids=()) for t in digest.themes},
         "theme_class": {t.slug: theme_class(i) for i, t in enumerate(digest.themes)},
+        # What a paper in a list shows of its theme: a text entry, so a list page changes only
+        # when that text does, not when the theme's trailing name phrases shift.
+        "theme_short_name": {t.slug: t.short_name for t in digest.themes},
         "keyphrases": digest.keyphrases,
         # A path, not the keyphrase: ~60,000 of these are checked on a 10,000-paper rebuild,
         # and text digests three times faster than a dataclass's repr.

@@ -104,7 +104,7 @@ def build_search_index(
         bounds.append([first, last, size, keys[number]])
     del parts
     shards.clear()
-    yield from _doc_shard_pages(papers, {t.slug: t.name for t in themes}, memo)
+    yield from _doc_shard_pages(papers, {t.slug: t.short_name for t in themes}, memo)
     manifest = {
         "version": 4,
         "lunr": lunr.__TARGET_JS_VERSION__,

@@ -191,7 +191,7 @@ def _groups(
         members.setdefault(slot.get(paper.theme or "", len(themes)), []).append(position)
     known = [((i, t), members[i]) for i, t in enumerate(themes) if i in members]
     if len(themes) in members:
-        orphan = Theme(slug="", name="", keyphrases=(), paper_ids=())
+        orphan = Theme(slug="", name="", keyphrases=(), paper_ids=(), short_name="")
         known.append(((len(themes), orphan), members[len(themes)]))
     return known
 

@@ -339,11 +339,11 @@ def _distinct_name(
     """The group's best name unless an earlier group took it; then its next-best phrases."""
     skip: set[str] = set()
     picked = _pick_name(ranked, size, frozenset())
-    name = _join(picked, corpus)
+    name = joined_name(picked, corpus)
     while name.lower() in used and picked:
         skip.add(picked[0])
         picked = _pick_name(ranked, size, frozenset(skip))
-        name = _join(picked, corpus)
+        name = joined_name(picked, corpus)
     if not name or name.lower() in used:
         base = name or "Other papers"
         n = 2
@@ -364,7 +364,8 @@ def _shares_words(a: str, b: str) -> bool:
     return bool({w.rstrip("s") for w in a.split()} & {w.rstrip("s") for w in b.split()})
 
 
-def _join(keys: list[str], corpus: CorpusPhrases) -> str:
+def joined_name(keys: list[str], corpus: CorpusPhrases) -> str:
+    """The phrases as one name, "A, B & C": capitalised unless its first word is an acronym."""
     phrases = [corpus.surface[k] for k in keys]
     if not phrases:
         return ""

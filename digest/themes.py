@@ -33,6 +33,7 @@ from digest.theme_names import (
     CorpusPhrases,
     NameSurfaces,
     ThemeName,
+    joined_name,
     name_groups,
     tag_with_name,
 )
@@ -100,7 +101,7 @@ class SampleThemes:
     model: ThemeModel
     order: tuple[int, ...]
     names: Mapping[int, ThemeName]
-    slugs: Mapping[int, str]
+    slugs: Mapping[int, tuple[str, str]]  # slug and short name
     surfaces: NameSurfaces
     tagged: Mapping[str, tuple[str, ...]]
     place_key: str  # all that placing another paper reads: the model, names and surfaces
@@ -130,7 +131,7 @@ def _place_key(fit_key: str, names: Mapping[int, ThemeName], surfaces: NameSurfa
 SampleNames = tuple[
     tuple[int, ...],
     Mapping[int, ThemeName],
-    Mapping[int, str],
+    Mapping[int, tuple[str, str]],
     NameSurfaces,
     Mapping[str, tuple[str, ...]],
 ]
@@ -145,10 +146,10 @@ def _named_sample(sample: Sequence[Paper], labels: np.ndarray) -> SampleNames:
     order = tuple(sorted(sampled, key=lambda label: (-len(sampled[label]), sampled[label][0].id)))
     corpus = CorpusPhrases(sample)
     names = dict(zip(order, name_groups([sampled[label] for label in order], corpus), strict=True))
-    slugs: dict[int, str] = {}
+    slugs: dict[int, tuple[str, str]] = {}
     tagged: dict[str, tuple[str, ...]] = {}
     for label in order:
-        slugs[label] = _theme_slug(names[label], corpus, set(slugs.values()))
+        slugs[label] = _theme_slug(names[label], corpus, {slug for slug, _ in slugs.values()})
         tagged.update(tag_with_name(sampled[label], names[label], corpus))
     surfaces = NameSurfaces.of(names.values(), corpus)
     return order, names, slugs, surfaces, tagged
@@ -366,23 +367,25 @@ def _themes(
         members_of.setdefault(label, []).append(paper.id)
     return tuple(
         Theme(
-            slug=sampled.slugs[label],
+            slug=sampled.slugs[label][0],
             name=sampled.names[label].name,
             keyphrases=sampled.names[label].top,
             paper_ids=tuple(members_of[label]),
+            short_name=sampled.slugs[label][1],
         )
         for label in sampled.order
     )
 
 
-def _theme_slug(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> str:
-    """The slug of the name's leading phrase, the one most of its papers carry: the trailing
-    phrases shift with small changes to the corpus, and a URL should not."""
+def _theme_slug(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> tuple[str, str]:
+    """The slug of the name's leading phrase, the one most of its papers carry, and that
+    phrase as the theme's short name: the trailing phrases shift with small changes to the
+    corpus, and a URL should not."""
     for end in range(1, len(name.keys) + 1):
         slug = slugify(" ".join(corpus.surface[k] for k in name.keys[:end]))
         if slug and slug not in used:
-            return slug
-    return _distinct_slug(slugify(name.name), used)
+            return slug, joined_name(list(name.keys[:end]), corpus)
+    return _distinct_slug(slugify(name.name), used), name.name
 
 
 def _distinct_slug(slug: str, used: set[str]) -> str:

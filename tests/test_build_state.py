@@ -6,6 +6,7 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from digest.build_state import BuildState
 from digest.fingerprint import Fingerprinter, hashed_by_repr
 from digest.model import Paper, PaperDate, Source, Theme
 from digest.output import MARKER
+from digest.paths import paper_path, theme_feed_path, theme_path
 from digest.tracked_site import TrackedSite, dep_value
 from tests.conftest import EDITED_SEED, REPO, built_as_cold, corpus_config, edit_seed, site_files
 
@@ -123,6 +125,39 @@ def test_the_site_a_build_records_is_the_one_on_disk(corpus: Path, tmp_path: Pat
     assert (tmp_path / "site").stat().st_ino != folder  # a new folder was swapped in whole
     assert build(regrouped).up_to_date
     assert (tmp_path / "site" / "mine.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_a_theme_renamed_after_its_leading_phrase_changes_no_list_of_its_papers(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lists (keyphrase pages, all papers, search results) name a paper's theme by its short
+    name, the leading phrase: when an edit shifts a theme's trailing name phrases, as a refit
+    of the themes often does, the theme's own pages change, not every list its papers are in."""
+    import digest.pipeline
+
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache")
+    build(config)
+    before = site_files(tmp_path / "site")
+    grouping = digest.pipeline.group_themes
+    renamed: list[Theme] = []
+
+    def with_a_new_trailing_phrase(*args: Any, **kwargs: Any) -> Any:
+        papers, themes = grouping(*args, **kwargs)
+        renamed.append(replace(themes[0], name=f"{themes[0].short_name} & tensor networks"))
+        return papers, (renamed[-1], *themes[1:])
+
+    monkeypatch.setattr(digest.pipeline, "group_themes", with_a_new_trailing_phrase)
+    build(replace(config, cache_dir=tmp_path / "cache-2"))  # grouped again, pages compared
+    after = site_files(tmp_path / "site")
+    changed = {path for path, content in after.items() if before.get(path) != content}
+    theme = renamed[-1]
+    own = {paper_path(pid) for pid in theme.paper_ids}
+    assert own <= changed  # each shows the full name, and why the paper is in the theme
+    shared = {theme_path(theme.slug), theme_feed_path(theme.slug), "index.html", "papers.json"}
+    assert changed - own <= shared | {"feed.xml"}
+    link = f'href="../{theme_path(theme.slug)}">'.encode()
+    listing = [c for p, c in after.items() if p.startswith("keyphrases/") and link in c]
+    assert listing and all(link + f"{theme.short_name}</a>".encode() in c for c in listing)
 
 
 def test_a_change_that_alters_no_page_renders_nothing_and_keeps_every_file(
@@ -252,7 +287,7 @@ def test_model_values_hashed_by_repr_still_show_any_difference() -> None:
     digests = {Fingerprinter().digest(v) for v in [paper, *variants]}
     assert len(digests) == len(variants) + 1
     assert Fingerprinter().digest(paper) == Fingerprinter().digest(_paper("a"))
-    theme = Theme("t", "T", ("x",), ())
+    theme = Theme("t", "T", ("x",), (), "T")
     assert Fingerprinter().digest(theme) != Fingerprinter().digest(replace(theme, name="U"))
     assert all(map(hashed_by_repr, [paper, theme, "text", 3, None, ("missing",)]))
     assert not any(map(hashed_by_repr, [{"a": 1}, ("a", 1), [paper], object()]))
@@ -264,7 +299,7 @@ def test_objects_of_unknown_kinds_never_match_another_build() -> None:
 
 
 def test_a_sequence_read_only_for_its_length_depends_on_the_length() -> None:
-    themes = tuple(Theme(f"t{i}", f"T{i}", (), (f"p{i}",)) for i in range(3))
+    themes = tuple(Theme(f"t{i}", f"T{i}", (), (f"p{i}",), f"T{i}") for i in range(3))
     site = TrackedSite({"themes": themes, "by_slug": {t.slug: t for t in themes}, "n": 3})
     site.start_page()
     assert len(site["themes"]) == 3

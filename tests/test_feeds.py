@@ -112,7 +112,7 @@ def _paper(pid: str, abstract: str, when: PaperDate | None, theme: str = "t") ->
 
 
 def _themes(papers: list[Paper]) -> tuple[Theme, ...]:
-    return (Theme("t", "T & U", ("a & b",), tuple(p.id for p in papers)),)
+    return (Theme("t", "T & U", ("a & b",), tuple(p.id for p in papers), "T"),)
 
 
 def test_feed_dates_follow_the_documented_rule_and_text_is_escaped(

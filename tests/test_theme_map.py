@@ -74,6 +74,7 @@ def _corpus(per_topic: int, seed: int = 1) -> tuple[list[Paper], list[Theme]]:
             name=TOPICS[topic][0],
             keyphrases=TOPICS[topic][2],
             paper_ids=tuple(p.id for p in papers if p.theme == topic),
+            short_name=TOPICS[topic][0],
         )
         for topic in TOPICS
     ]
@@ -181,7 +182,7 @@ def test_no_per_point_styles_and_few_bytes_per_paper() -> None:
 def test_tiny_corpora_one_theme(count: int) -> None:
     rng = random.Random(3)
     papers = [_paper(i, "proteins", rng) for i in range(count)]
-    themes = [Theme("proteins", "Protein folding", (), tuple(p.id for p in papers))]
+    themes = [Theme("proteins", "Protein folding", (), tuple(p.id for p in papers), "Protein")]
     theme_map = layout_theme_map(papers, themes)
     assert theme_map.point_count == count
     assert [label.tier for label in theme_map.labels] == [tier.name for tier in LABEL_TIERS]
@@ -198,7 +199,7 @@ def test_degenerate_corpora_still_give_a_map() -> None:
         _paper(i, "robots", rng, abstract="the of and", title="The", keyphrases=())
         for i in range(3)
     ]
-    themes = [Theme("robots", "Robots", (), tuple(p.id for p in empty))]
+    themes = [Theme("robots", "Robots", (), tuple(p.id for p in empty), "Robots")]
     assert layout_theme_map(empty, themes).point_count == 3
     stray = _paper(9, "galaxies", rng, theme="nowhere")
     assert layout_theme_map([*empty, stray], themes).point_count == 4
@@ -207,7 +208,9 @@ def test_degenerate_corpora_still_give_a_map() -> None:
 def test_colours_cycle_beyond_the_palette() -> None:
     rng = random.Random(11)
     papers = [_paper(i, "robots", rng, theme=f"theme-{i}") for i in range(PALETTE_SIZE + 3)]
-    themes = [Theme(p.theme or "", f"Theme {i}", (), (p.id,)) for i, p in enumerate(papers)]
+    themes = [
+        Theme(p.theme or "", f"Theme {i}", (), (p.id,), f"Theme {i}") for i, p in enumerate(papers)
+    ]
     theme_map = layout_theme_map(papers, themes)
     classes = [t.css_class for t in theme_map.themes]
     assert classes[:PALETTE_SIZE] == [f"t{i}" for i in range(PALETTE_SIZE)]

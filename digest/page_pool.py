@@ -20,7 +20,6 @@ from typing import NamedTuple
 from digest.build import FEWER_COLLECTIONS
 from digest.config import Config
 from digest.fingerprint import Fingerprinter
-from digest.forked_worker import can_fork
 from digest.model import Digest
 from digest.page_maker import PageMaker, PageRecord, Rendered
 from digest.parallel import ordered_map, worker_count
@@ -57,8 +56,7 @@ def render_in_workers(
 
     workers = worker_count(config.workers)
     initargs = (digest, config, maker.out, maker.base, maker.trusted)
-    fork = can_fork(workers)
-    for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs, fork=fork):
+    for made in ordered_map(_make_chunk, chunks(), workers, _start_worker, initargs):
         for (planned, previous), page in zip(sent.popleft(), made, strict=True):
             if page == KEPT and previous is not None:  # a copy: it came through a pipe
                 yield Rendered(Page(planned.path, b"", unchanged=True), previous, kept=True)
@@ -98,13 +96,11 @@ def _start_worker(
     """A worker's one piece of state, set once when the pool starts it: the same plan of
     pages as the build process's, so a page travels as its path."""
     global _worker
-    gc.freeze()  # a forked worker's collections never touch (and so copy) the build's objects
     gc.set_threshold(*FEWER_COLLECTIONS)  # see digest.build: a worker holds the whole digest
     site = TrackedSite(site_context(digest, config))
     render = page_renderer(make_environment(config), site)
     plan = {planned.path: planned for planned in page_plan(digest, config, site)}
     _worker = _Worker(PageMaker(out, base, Fingerprinter(), trusted), site, render, plan)
-    gc.freeze()
 
 
 def _make_chunk(chunk: list[tuple[str, PageRecord | None]]) -> list[Rendered | str | None]:

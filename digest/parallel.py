@@ -123,17 +123,14 @@ def ordered_map(
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
     in_flight: int = 4,
-    fork: bool = False,
 ) -> Iterator[Any]:
     """``fn(item)`` for each item on ``workers`` processes, results in item order, for a
     stream too long to hold: at most ``in_flight`` items per worker wait at once. ``fn`` must
     be a module-level function. Closing the iterator early (an interrupted build) stops the
-    workers. With ``fork`` (only where ``forked_worker.can_fork``), the workers are forked from
-    this process, so ``initargs`` reach them without being pickled."""
-    context = multiprocessing.get_context("fork") if fork else worker_context(_module_of(fn))
+    workers."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=context,
+        mp_context=worker_context(_module_of(fn)),
         initializer=initializer,
         initargs=initargs,
     )

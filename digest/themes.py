@@ -20,6 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -92,16 +93,23 @@ def group_themes(
     return themed, themes
 
 
+class LeadingPhrase(NamedTuple):
+    """What a theme's URL and the lists naming it in passing show: its name's leading phrase."""
+
+    slug: str
+    short_name: str
+
+
 @dataclass(frozen=True)
 class SampleThemes:
     """Everything the sample decides: its papers' labels and tags, the model that places the
-    others, and each theme's name and slug (by label, listed in the themes' order)."""
+    others, and each theme's name and leading phrase (by label, in the themes' order)."""
 
     labels: np.ndarray
     model: ThemeModel
     order: tuple[int, ...]
     names: Mapping[int, ThemeName]
-    slugs: Mapping[int, tuple[str, str]]  # slug and short name
+    leading: Mapping[int, LeadingPhrase]
     surfaces: NameSurfaces
     tagged: Mapping[str, tuple[str, ...]]
     place_key: str  # all that placing another paper reads: the model, names and surfaces
@@ -131,28 +139,28 @@ def _place_key(fit_key: str, names: Mapping[int, ThemeName], surfaces: NameSurfa
 SampleNames = tuple[
     tuple[int, ...],
     Mapping[int, ThemeName],
-    Mapping[int, tuple[str, str]],
+    Mapping[int, LeadingPhrase],
     NameSurfaces,
     Mapping[str, tuple[str, ...]],
 ]
 
 
 def _named_sample(sample: Sequence[Paper], labels: np.ndarray) -> SampleNames:
-    """What ``SampleThemes`` holds besides labels, model and key: order, names, slugs, name
-    surfaces and the sample papers tagged with their theme's name."""
+    """What ``SampleThemes`` holds besides labels, model and key: order, names, leading
+    phrases, name surfaces and the sample papers tagged with their theme's name."""
     sampled: dict[int, list[Paper]] = {}
     for paper, label in zip(sample, labels.tolist(), strict=True):
         sampled.setdefault(label, []).append(paper)
     order = tuple(sorted(sampled, key=lambda label: (-len(sampled[label]), sampled[label][0].id)))
     corpus = CorpusPhrases(sample)
     names = dict(zip(order, name_groups([sampled[label] for label in order], corpus), strict=True))
-    slugs: dict[int, tuple[str, str]] = {}
+    leading: dict[int, LeadingPhrase] = {}
     tagged: dict[str, tuple[str, ...]] = {}
     for label in order:
-        slugs[label] = _theme_slug(names[label], corpus, {slug for slug, _ in slugs.values()})
+        leading[label] = _leading_phrase(names[label], corpus, {p.slug for p in leading.values()})
         tagged.update(tag_with_name(sampled[label], names[label], corpus))
     surfaces = NameSurfaces.of(names.values(), corpus)
-    return order, names, slugs, surfaces, tagged
+    return order, names, leading, surfaces, tagged
 
 
 def place_papers(
@@ -367,25 +375,24 @@ def _themes(
         members_of.setdefault(label, []).append(paper.id)
     return tuple(
         Theme(
-            slug=sampled.slugs[label][0],
+            slug=sampled.leading[label].slug,
             name=sampled.names[label].name,
             keyphrases=sampled.names[label].top,
             paper_ids=tuple(members_of[label]),
-            short_name=sampled.slugs[label][1],
+            short_name=sampled.leading[label].short_name,
         )
         for label in sampled.order
     )
 
 
-def _theme_slug(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> tuple[str, str]:
-    """The slug of the name's leading phrase, the one most of its papers carry, and that
-    phrase as the theme's short name: the trailing phrases shift with small changes to the
-    corpus, and a URL should not."""
+def _leading_phrase(name: ThemeName, corpus: CorpusPhrases, used: set[str]) -> LeadingPhrase:
+    """The name's leading phrase, the one most of its papers carry, and its slug: the trailing
+    phrases shift with small changes to the corpus, and a URL should not."""
     for end in range(1, len(name.keys) + 1):
         slug = slugify(" ".join(corpus.surface[k] for k in name.keys[:end]))
         if slug and slug not in used:
-            return slug, joined_name(list(name.keys[:end]), corpus)
-    return _distinct_slug(slugify(name.name), used), name.name
+            return LeadingPhrase(slug, joined_name(list(name.keys[:end]), corpus))
+    return LeadingPhrase(_distinct_slug(slugify(name.name), used), name.name)
 
 
 def _distinct_slug(slug: str, used: set[str]) -> str:

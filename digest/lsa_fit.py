@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digest.lsa import Projection, unit_rows
+from digest.lsa import Projection, unit_rows, words_of
 
 KMEANS_ROUNDS = 300
 # What fitting imports, each on first use: a rebuild that only places papers needs none of it.
@@ -159,18 +159,15 @@ def english_stop_words() -> frozenset[str]:
 
 
 def fit_projection(
-    docs: Sequence[Sequence[str]],
-    stop_words: frozenset[str],
-    max_dims: int,
-    min_df: int,
-    max_df: float,
-    seed: int,
+    texts: Sequence[str], max_dims: int, min_df: int, max_df: float, seed: int
 ) -> tuple[np.ndarray, Projection] | None:
-    """The documents' unit-length LSA vectors and the projection that places other texts
+    """The texts' unit-length LSA vectors and the projection that places other texts, which
+    splits them into words (``words_of``, English stop words left out) as the fit did
     (TF-IDF alone when there are too few words or documents for 2 dimensions); ``None`` when
     no word is left. The SVD runs on one BLAS thread, so its sums are the same on every
     machine."""
-    words = fit_words(docs, min_df, max_df)
+    stop_words = english_stop_words()
+    words = fit_words([words_of(text, stop_words) for text in texts], min_df, max_df)
     if words is None:
         return None
     matrix = words.matrix

@@ -42,8 +42,8 @@ import numpy as np
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
-from digest.lsa import Projection, words_of
-from digest.lsa_fit import english_stop_words, fit_projection
+from digest.lsa import Projection
+from digest.lsa_fit import fit_projection
 from digest.model import Paper, Theme
 from digest.paths import paper_path
 from digest.themes import theme_sample
@@ -243,10 +243,8 @@ def _map_model(sample_texts: Sequence[str], cache: ContentCache | None) -> MapMo
 
 def _fit_map_model(texts: Sequence[str], key: str) -> MapModel:
     n = len(texts)
-    stop_words = english_stop_words()
     fitted = fit_projection(
-        [words_of(text, stop_words) for text in texts],
-        stop_words,
+        texts,
         max_dims=SVD_DIMS,
         min_df=2 if n >= 50 else 1,
         max_df=0.5 if n >= 50 else 1.0,

@@ -26,8 +26,8 @@ import numpy as np
 
 from digest.cache import ContentCache, cached_rows, cached_value, content_key, content_keys
 from digest.fingerprint import code_fingerprint
-from digest.lsa import Projection, unit_rows, words_of
-from digest.lsa_fit import english_stop_words, fit_projection, kmeans, ward_clusters
+from digest.lsa import Projection, unit_rows
+from digest.lsa_fit import fit_projection, kmeans, ward_clusters
 from digest.model import Paper, Theme, amended
 from digest.paths import slugify
 from digest.theme_names import (
@@ -274,10 +274,8 @@ def _lsa(papers: Sequence[Paper]) -> tuple[np.ndarray, Projection | None]:
     randomized: a randomized basis' last components turn with any edit to the sample, and
     k-means moved two to three times as many papers after one."""
     n = len(papers)
-    stop_words = english_stop_words()
     fitted = fit_projection(
-        [words_of(_text(p), stop_words) for p in papers],
-        stop_words,
+        [_text(p) for p in papers],
         max_dims=100,
         min_df=2 if n >= 50 else 1,
         max_df=0.5,

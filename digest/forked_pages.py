@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -137,13 +138,14 @@ def _make_in_child(
     warnings = CapturedRecords(logging.INFO)
     logger = logging.getLogger("digest")
     logger.handlers, logger.propagate = [warnings], False  # the parent reports and counts them
+    outbox = _Outbox(to_parent)
 
     def progress(stage: str, done: int, total: int) -> None:
-        to_parent.send(("progress", stage, done, total))
+        outbox.put(("progress", stage, done, total))
 
     try:
         if first is not None:
-            to_parent.send(("first", first(own)))
+            outbox.put(("first", first(own)))
         pages = [
             Page(page.path, b"", unchanged=True) if page.unchanged else page
             for page in make(own, progress if report else None)
@@ -154,10 +156,32 @@ def _make_in_child(
     for record in warnings.records:  # picklable: the message formatted, no arguments
         record.msg, record.args, record.exc_info = record.getMessage(), None, None
     # The parent reads the pages once it has rendered its own: until then, the cache writes.
-    sending = threading.Thread(target=to_parent.send, args=((*message, warnings.records),))
-    sending.start()
+    outbox.put((*message, warnings.records))
     try:
         own.write_later(writes)
         own.close()
     finally:
-        sending.join()
+        outbox.close()
+
+
+class _Outbox:
+    """Messages to the parent, sent in order by a thread: the parent reads the map only once
+    it has related the papers, and a send blocks until the pipe's buffer is read, so sent
+    from here the child sat idle (0.3-0.4 s of a 10,000-paper rebuild) instead of making
+    the search index."""
+
+    def __init__(self, to_parent: Connection) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._send, args=(to_parent,), daemon=True)
+        self._thread.start()
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _send(self, to_parent: Connection) -> None:
+        while (message := self._queue.get()) is not None:
+            to_parent.send(message)

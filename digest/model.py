@@ -179,6 +179,9 @@ class Digest:
     def paper(self, paper_id: str) -> Paper:
         return self._by_id[paper_id]
 
+    def find_paper(self, paper_id: str) -> Paper | None:
+        return self._by_id.get(paper_id)
+
     @property
     def _by_id(self) -> dict[str, Paper]:
         cached = self.__dict__.get("_by_id_cache")

@@ -6,6 +6,12 @@ the page says: see ``render.PlannedPage``), and the value of every ``site`` key 
 read (noted by a tracking mapping). Same fingerprint, same bytes: the page's previous
 file is reused after its bytes are checked against the hash recorded when it was rendered.
 This holds while templates, filters and globals read nothing but those (no files, no clock).
+
+A page can also name its sources, the values its key is made of (``render.PlannedPage``). The
+stored records keep each page's source numbers and every source's and site entry's digest at
+the last build, so a rebuild checks only the pages one of whose sources or site entries changed
+(at 10,000 papers, a hundred of 17,000 after one edit) and keeps the rest without computing
+their keys.
 """
 
 from __future__ import annotations
@@ -14,8 +20,11 @@ import hashlib
 from array import array
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from digest.config import Config
 from digest.fingerprint import Fingerprinter
@@ -24,7 +33,7 @@ from digest.output import Page
 from digest.page_maker import PageMaker, PageRecord, Rendered, text_entry
 from digest.page_pool import POOL_THRESHOLD, render_in_workers
 from digest.parallel import worker_count
-from digest.render import PlannedPage, page_renderer
+from digest.render import PlannedPage, page_renderer, source_values
 from digest.tracked_site import Dep, TrackedSite
 
 CHECKS_PER_REPORT = 500  # pages checked between two progress reports
@@ -45,6 +54,13 @@ class PageMemo:
     # object) keeps its stored bytes, so saving after an edit encodes only the new records.
     _stored: StoredRecords | None = field(default=None, repr=False)
     _stored_records: dict[str, PageRecord] = field(default_factory=dict, repr=False)
+    # This build's: source numbers of the pages checked or rendered, the numbering (the stored
+    # one extended), and how to digest a source or a site entry as the build sees it.
+    _page_sources: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _source_numbers: dict[str, int] = field(default_factory=dict, repr=False)
+    _source_digests: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _dep_table: list[str] | None = field(default=None, repr=False)
+    _digests_now: BuildDigests | None = field(default=None, repr=False)
 
     def begin(self, out: Path, base: str, fingerprinter: Fingerprinter) -> None:
         """Start a build into ``out``; ``base`` digests code and templates. Kept pages are read
@@ -56,6 +72,10 @@ class PageMemo:
         self.pending = {}
         self.rendered = self.kept = 0
         self.maker = PageMaker(out, base.encode(), fingerprinter)
+        self._page_sources, self._source_digests = {}, {}
+        stored = _names(self._stored.sources) if self._stored is not None else []
+        self._source_numbers = {name: n for n, name in enumerate(stored)}
+        self._dep_table, self._digests_now = None, None
 
     def trust(self, trusted: bool) -> None:
         """Whether the folder is as the last build left it, so that kept pages need not be
@@ -92,6 +112,7 @@ class PageMemo:
         processes are worth starting."""
         tracked = TrackedSite(site)
         render = page_renderer(env, tracked)
+        self._digests_now = BuildDigests(source_values(digest, site), tracked)
 
         def here(page: PlannedPage, previous: PageRecord | None) -> Rendered:
             return self.maker.make(page.job(), previous, tracked, render)
@@ -100,7 +121,7 @@ class PageMemo:
         if count >= POOL_THRESHOLD and worker_count(config.workers) > 1:
             made = self._made(self._checks(jobs, count, tracked, checking), here, digest, config)
         else:
-            made = (here(page, previous) for page, previous in jobs)
+            made = (here(page, previous) for page, previous in self._noting_sources(jobs))
         for done in made:
             self.pending[done.page.path] = done.record
             if done.kept:
@@ -122,11 +143,17 @@ class PageMemo:
         checked (~15 s at 100,000 papers)."""
         checked: list[tuple[PlannedPage, PageRecord | None, bool]] = []
         stored = self._stored_dep_digests(site)
+        unchanged = self._unchanged_by_sources()
         for page, previous in jobs:
-            joined = None
-            if stored is not None and previous is not None:
-                joined = stored(page.path, previous)
-            checked.append((page, previous, self.maker.fresh(page.job(), previous, site, joined)))
+            if previous is not None and unchanged is not None and unchanged(page.path, previous):
+                checked.append((page, previous, True))
+            else:
+                self._note_sources(page)
+                joined = None
+                if stored is not None and previous is not None:
+                    joined = stored(page.path, previous)
+                fresh = self.maker.fresh(page.job(), previous, site, joined)
+                checked.append((page, previous, fresh))
             if checking is not None and len(checked) % CHECKS_PER_REPORT == 0:
                 checking(len(checked), count)
         if checking is not None:
@@ -142,21 +169,81 @@ class PageMemo:
         base = self._stored
         if base is None:
             return None
-        # Text entries (nearly all) at once, without the per-build digest memo; the rest
-        # digested on first use.
-        table = [text_entry(site, dep) or b"" for dep in base.deps]
+        state = partial(_dep_state, site, self.maker.site_digest)
+        self._dep_table = [state(dep) for dep in base.deps]
+        table: list[bytes | None] = [None] * len(base.deps)
 
         def digested(n: int) -> bytes:
-            table[n] = self.maker.site_digest(site, base.deps[n])
-            return table[n]
+            found = table[n] = text_entry(site, base.deps[n]) or self.maker.site_digest(
+                site, base.deps[n]
+            )
+            return found
 
         def joined(path: str, record: PageRecord) -> bytes | None:
             if self._stored_records.get(path) is not record:
                 return None
-            numbers = array("I", base.pages[path][0])
-            return b"".join([table[n] or digested(n) for n in numbers])
+            return b"".join([table[n] or digested(n) for n in array("I", base.pages[path][0])])
 
         return joined
+
+    def _unchanged_by_sources(self) -> Callable[[str, PageRecord], bool] | None:
+        """Whether a page's stored record stands because none of its sources and site
+        entries changed since the last build (which recorded them with the same code,
+        templates and config): ``None`` when the stored form cannot tell."""
+        base, table, now = self._stored, self._dep_table, self._digests_now
+        if base is None or table is None or now is None or base.base != self.maker.base:
+            return None
+        if base.dep_states is None:
+            return None
+        if "\0".join(table) == base.dep_states:  # most rebuilds
+            changed_deps = []
+        else:
+            old = base.dep_states.split("\0")
+            if len(old) != len(table):
+                return None
+            changed_deps = [n for n, (a, b) in enumerate(zip(table, old, strict=True)) if a != b]
+        names = _names(base.sources)
+        digests = b"".join([self._source_digest(name) for name in names])
+        if len(digests) != len(base.source_digests):
+            return None
+        rows = (len(names), SOURCE_DIGEST_BYTES // 8)
+        differ = np.frombuffer(digests, np.uint64).reshape(rows) != np.frombuffer(
+            base.source_digests, np.uint64
+        ).reshape(rows)
+        changed_sources = np.flatnonzero(differ.any(axis=1)).tolist()
+        sourced = [(path, entry) for path, entry in base.pages.items() if entry[3]]
+        stale = _touching(sourced, 0, changed_deps) | _touching(sourced, 3, changed_sources)
+        skippable = {path for path, _ in sourced} - stale
+
+        def unchanged(path: str, record: PageRecord) -> bool:
+            return path in skippable and self._stored_records.get(path) is record
+
+        return unchanged
+
+    def _source_digest(self, name: str) -> bytes:
+        found = self._source_digests.get(name)
+        if found is None:
+            assert self._digests_now is not None
+            value = self._digests_now.value(name)
+            digest = self.maker.fingerprinter.digest(value)[:SOURCE_DIGEST_BYTES]
+            found = self._source_digests[name] = digest
+        return found
+
+    def _note_sources(self, page: PlannedPage) -> None:
+        if page.sources is None:
+            return
+        numbers = self._source_numbers
+        names = page.sources()
+        self._page_sources[page.path] = array(
+            "I", [numbers.setdefault(name, len(numbers)) for name in names]
+        ).tobytes()
+
+    def _noting_sources(
+        self, jobs: Iterable[tuple[PlannedPage, PageRecord | None]]
+    ) -> Iterator[tuple[PlannedPage, PageRecord | None]]:
+        for page, previous in jobs:
+            self._note_sources(page)
+            yield page, previous
 
     def _made(
         self,
@@ -217,23 +304,59 @@ class PageMemo:
         0.5-0.7 s, against 1.85 s as JSON). Records unchanged since the last stored form keep
         their bytes and numbers, new dependencies are numbered after the old ones, and the
         table is renumbered from scratch once it has doubled (it keeps numbers no page uses
-        any more). Kept in the cache under ``STORED_VERSION``, so an older form is never read."""
-        base = self._stored
-        if base is not None and len(base.deps) > 2 * base.fresh:
+        any more). Sources are numbered the same way; each dependency and source is stored
+        with its digest in this build. Kept in the cache under ``STORED_VERSION``, so an older
+        form is never read."""
+        old = self._stored
+        base = old if old is not None and len(old.deps) <= 2 * old.fresh else None
+        if base is not None and len(self._source_numbers) > 2 * max(base.fresh_sources, 1):
             base = None
         numbers: dict[Dep, int] = {dep: n for n, dep in enumerate(base.deps)} if base else {}
-        pages: dict[str, tuple[bytes, bytes, bytes]] = {}
+        sources: dict[str, int] = self._source_numbers if base else {}
+        names = list(self._source_numbers)
+        pages: dict[str, tuple[bytes, bytes, bytes, bytes]] = {}
         for path, record in self.records.items():
-            if base is not None and self._stored_records.get(path) is record:
+            same = old is not None and self._stored_records.get(path) is record
+            if base is not None and same:
                 pages[path] = base.pages[path]
                 continue
             deps = array("I", (numbers.setdefault(dep, len(numbers)) for dep in record.deps))
             hashes = bytes.fromhex(record.fingerprint), bytes.fromhex(record.sha256)
-            pages[path] = (deps.tobytes(), *hashes)
-        fresh = base.fresh if base is not None else len(numbers)
-        self._stored = StoredRecords(tuple(numbers), pages, fresh)
+            noted = self._page_sources.get(path)
+            if noted is None and same and old is not None:
+                noted = old.pages[path][3]
+            if noted and base is None:
+                named = [names[n] for n in array("I", noted)]
+                noted = array("I", [sources.setdefault(s, len(sources)) for s in named]).tobytes()
+            pages[path] = (deps.tobytes(), *hashes, noted or b"")
+        self._stored = StoredRecords(
+            deps=tuple(numbers),
+            pages=pages,
+            fresh=base.fresh if base is not None else len(numbers),
+            base=self.maker.base,
+            dep_states=self._dep_states(tuple(numbers), base is None),
+            sources="\0".join(sources),
+            source_digests=self._source_digests_of(list(sources)),
+            fresh_sources=base.fresh_sources if base is not None else len(sources),
+        )
         self._stored_records = dict(self.records)
+        self._source_numbers = dict(sources)
         return self._stored
+
+    def _dep_states(self, deps: tuple[Dep, ...], renumbered: bool) -> str | None:
+        """Each of ``deps``' state in this build (``_dep_state``): the page check's for the old
+        numbers, if they were kept (``renumbered`` false)."""
+        now = self._digests_now
+        if now is None:
+            return None
+        table = self._dep_table if self._dep_table is not None and not renumbered else []
+        state = partial(_dep_state, now.site, self.maker.site_digest)
+        return "\0".join([table[n] if n < len(table) else state(dep) for n, dep in enumerate(deps)])
+
+    def _source_digests_of(self, names: list[str]) -> bytes:
+        if self._digests_now is None:
+            return b""
+        return b"".join([self._source_digest(name) for name in names])
 
     def load(self, stored: Any) -> None:
         """Records saved by an earlier process; anything malformed is simply not reused."""
@@ -242,19 +365,77 @@ class PageMemo:
         records: dict[str, PageRecord] = {}
         dep = stored.deps.__getitem__
         try:
-            for path, (numbers, fingerprint, sha) in stored.pages.items():
+            for path, (numbers, fingerprint, sha, _) in stored.pages.items():
                 deps = tuple(map(dep, array("I", numbers)))
                 records[path] = PageRecord(deps, fingerprint.hex(), sha.hex())
         except (IndexError, TypeError, ValueError):
             return
         self.records = records
         self._stored, self._stored_records = stored, dict(records)
+        self._source_numbers = {name: n for n, name in enumerate(_names(stored.sources))}
 
 
-STORED_VERSION = 4
+STORED_VERSION = 5
 
 
 class StoredRecords(NamedTuple):
     deps: tuple[Dep, ...]
-    pages: dict[str, tuple[bytes, bytes, bytes]]  # path: dependency numbers, fingerprint, sha256
+    # path: dependency numbers, fingerprint, sha256, source numbers
+    pages: dict[str, tuple[bytes, bytes, bytes, bytes]]
     fresh: int  # how many dependencies there were when last numbered from scratch
+    base: bytes  # the code, templates and config the digests below were taken with
+    # Each dependency's state (``_dep_state``), and each source's name and digest, joined: at
+    # 10,000 papers, 87,000 values that load in a fraction of the time as as many objects.
+    dep_states: str | None
+    sources: str
+    source_digests: bytes
+    fresh_sources: int
+
+
+class BuildDigests(NamedTuple):
+    """What a source name stands for in this build, and the site its pages read."""
+
+    value: Callable[[str], object]
+    site: TrackedSite
+
+
+def _dep_state(site: TrackedSite, digested: Callable[[TrackedSite, Dep], bytes], dep: Dep) -> str:
+    """What a dependency covers, for telling whether it changed since the last build: a text
+    entry of a mapping as the text itself (nearly all: a keyphrase's path, 60,000 at 10,000
+    papers), an absent one as ``_ABSENT``, anything else as its digest. Never holds a zero
+    character, as states are stored joined by one; a text that could be taken for a mark is
+    digested too."""
+    key, kind, entry = dep
+    if kind == "item":
+        mapping = dict.get(site, key)
+        if type(mapping) is dict:
+            found = mapping.get(entry, _NOT_THERE)
+            if found is _NOT_THERE:
+                return _ABSENT
+            if type(found) is str and "\0" not in found and not found.startswith(_MARKS):
+                return found
+    return "\1" + digested(site, dep).hex()
+
+
+_ABSENT = "\2"  # an absent entry's state
+_NOT_THERE = object()
+_MARKS = ("\1", "\2")
+SOURCE_DIGEST_BYTES = 16
+
+
+def _names(joined: str) -> list[str]:
+    return joined.split("\0") if joined else []
+
+
+def _touching(
+    pages: list[tuple[str, tuple[bytes, bytes, bytes, bytes]]], field: int, changed: list[int]
+) -> set[str]:
+    """The paths of ``pages`` whose numbers in ``field`` (dependencies or sources) include
+    one of ``changed``."""
+    if not changed:
+        return set()
+    runs = [entry[field] for _, entry in pages]
+    numbers = np.frombuffer(b"".join(runs), dtype=np.uint32)
+    owners = np.repeat(np.arange(len(runs)), [len(run) // 4 for run in runs])
+    hit = np.unique(owners[np.isin(numbers, np.array(changed, dtype=np.uint32))])
+    return {pages[i][0] for i in hit.tolist()}

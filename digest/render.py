@@ -148,13 +148,16 @@ def _as_context(key: dict[str, Any]) -> dict[str, Any]:
 class PlannedPage(NamedTuple):
     """A page to render: its key (and so its context) is computed only if it is needed.
     ``papers`` is how many papers it shows, a measure of its work: a list of 500 papers costs
-    a hundred paper pages, and workers take pages in batches of similar work."""
+    a hundred paper pages, and workers take pages in batches of similar work. ``sources``, if
+    given, names what its key is made of (see ``source_values``): a rebuild checks the page
+    only when one of those, or a site entry it read, changed."""
 
     template: str
     path: str
     key: Callable[[], Any]
     context_of: Callable[[Any], dict[str, Any]] = _as_context
     papers: int = 1
+    sources: Callable[[], tuple[str, ...]] | None = None
 
     def job(self) -> RenderJob:
         return RenderJob(self.template, self.path, self.key(), self.context_of)
@@ -212,6 +215,10 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 "papers": [digest.paper(pid) for pid in keyphrase.paper_ids],
             },
             papers=len(keyphrase.paper_ids),
+            sources=lambda keyphrase=keyphrase: (
+                "k:" + keyphrase.slug,
+                *["p:" + pid for pid in keyphrase.paper_ids],
+            ),
         )
     for paper in digest.papers:
         yield PlannedPage(
@@ -220,7 +227,35 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
             lambda paper=paper: _paper_inputs(digest, site, paper),
             _paper_context,
             papers=1 + len(digest.related.get(paper.id, ())),
+            sources=lambda paper=paper: (
+                "p:" + paper.id,
+                "t:" + (paper.theme or ""),
+                "r:" + paper.id,
+                *["p:" + pid for pid in digest.related.get(paper.id, ())],
+            ),
         )
+
+
+def source_values(digest: Digest, site: dict[str, Any]) -> Callable[[str], object]:
+    """The value a source name of ``page_plan`` stands for in this digest (``None`` if gone):
+    a paper (``p:``), its related papers' ids (``r:``), a theme as pages naming it see it
+    (``t:``), a keyphrase with its papers (``k:``). A page's key is made of its sources'
+    values alone."""
+    keyphrases: dict[str, Keyphrase] = {}
+
+    def value(name: str) -> object:
+        kind, ident = name[:2], name[2:]
+        if kind == "p:":
+            return digest.find_paper(ident)
+        if kind == "r:":
+            return digest.related.get(ident, ())
+        if kind == "t:":
+            return site["theme_by_slug"].get(ident)
+        if not keyphrases:
+            keyphrases.update((k.slug, k) for k in digest.keyphrases)
+        return keyphrases.get(ident)
+
+    return value
 
 
 def _paper_inputs(

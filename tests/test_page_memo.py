@@ -16,7 +16,7 @@ import digest.page_memo
 from digest.build import build
 from digest.page_maker import PageMaker, PageRecord
 from digest.page_memo import PageMemo
-from tests.conftest import corpus_config, edit_seed, site_files
+from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
 
 
 def _record(n: int, deps: int = 30) -> PageRecord:
@@ -115,6 +115,62 @@ def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_f
     assert 0 < fast.pages_written == slow.pages_written < 30
     assert fast.pages_unchanged == slow.pages_unchanged
     assert site_files(tmp_path / "site") == fast_site
+
+
+def _drop_last_abstract(corpus: Path) -> None:
+    path = corpus / "001_f226d2ab07393558.txt"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
+
+
+def _add_abstract(corpus: Path) -> None:
+    (corpus / "zz_new.txt").write_text(
+        "Otters use graph neural networks to find fish; we show that diffusion models of the "
+        "river help large language models plan a dive.\n"
+    )
+
+
+@pytest.mark.parametrize("edit", [_drop_last_abstract, _add_abstract])
+def test_a_rebuild_checks_only_the_pages_whose_sources_changed(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Any
+) -> None:
+    """Paper and keyphrase pages none of whose sources (papers, related lists, themes,
+    keyphrases) nor site entries changed are kept without a check, after a first build and
+    after a rebuild; after a rebuild that adds or drops a paper, the site is byte for byte the
+    one checking every page gives, and the one a cold build gives."""
+    monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 60)  # the check of large sites
+    checks: list[str] = []
+    fresh = PageMaker.fresh
+
+    def counted(self: PageMaker, job: Any, *args: Any) -> bool:
+        checks.append(job.path)
+        return fresh(self, job, *args)
+
+    monkeypatch.setattr(PageMaker, "fresh", counted)
+    config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache")
+    build(config)
+    edit_seed(corpus)
+    checks.clear()
+    build(config)
+    assert 0 < len(checks) < 40  # of 118 pages
+    edit(corpus)
+    saved = tmp_path.with_name(tmp_path.name + "-saved")
+    shutil.copytree(tmp_path, saved, copy_function=shutil.copy2)
+    checks.clear()
+    by_sources = build(config)
+    checked_by_sources = len(checks)
+    site = site_files(tmp_path / "site")
+    shutil.rmtree(tmp_path)
+    shutil.copytree(saved, tmp_path, copy_function=shutil.copy2)
+    monkeypatch.setattr(PageMemo, "_unchanged_by_sources", lambda self: None)
+    checks.clear()
+    every_page = build(config)
+    assert len(checks) > 100
+    # all 77 papers are in the theme sample: adding or dropping one fits the themes again
+    assert 0 < checked_by_sources < len(checks)
+    assert by_sources.pages_written == every_page.pages_written > 0
+    assert site_files(tmp_path / "site") == site
+    cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
+    assert built_as_cold(tmp_path / "site", cold) == site
 
 
 def test_a_text_entry_the_page_read_makes_it_stale_when_it_changes() -> None:

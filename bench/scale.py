@@ -100,12 +100,8 @@ class StageClock:
         try:
             yield
         finally:
-            inner = self._stack.pop()[0]
-            elapsed = time.perf_counter() - started
-            self.seconds[name] += elapsed - inner
+            self._stage_ended(name, started)
             self.peak_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            if self._stack:
-                self._stack[-1][0] += elapsed
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` timed; an iterator it returns is timed item by item, as it is consumed."""
@@ -118,13 +114,32 @@ class StageClock:
         return timed
 
     def _timed_items(self, name: str, items: Iterator[Any]) -> Iterator[Any]:
+        """As ``stage`` times, without its context manager and memory reading per item: at
+        ~18,000 pages through two timed stages, those cost ~0.2 s of the rebuild timed."""
+        seconds, stack, clock = self.seconds, self._stack, time.perf_counter
         while True:
-            with self.stage(name):
-                try:
-                    item = next(items)
-                except StopIteration:
+            started = clock()
+            stack.append([0.0])
+            try:
+                item = next(items)
+            except BaseException as ended:
+                self._stage_ended(name, started)
+                self.peak_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                if isinstance(ended, StopIteration):
                     return
+                raise
+            elapsed = clock() - started
+            seconds[name] += elapsed - stack.pop()[0]
+            if stack:
+                stack[-1][0] += elapsed
             yield item
+
+    def _stage_ended(self, name: str, started: float) -> None:
+        inner = self._stack.pop()[0]
+        elapsed = time.perf_counter() - started
+        self.seconds[name] += elapsed - inner
+        if self._stack:
+            self._stack[-1][0] += elapsed
 
 
 # Names that digest.pipeline calls, by stage. Only names present are wrapped: the pipeline is

@@ -191,6 +191,11 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 "page_links": [(n, all_papers_path(n)) for n in range(1, len(pages) + 1)],
             },
             papers=len(chunk),
+            sources=lambda number=number, chunk=chunk: (
+                "l:",
+                f"l:{number}",
+                *["p:" + paper.id for paper in chunk],
+            ),
         )
     position = {p.id: i for i, p in enumerate(digest.papers)}
     for theme in digest.themes:
@@ -205,6 +210,12 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
                 "charts": digest.theme_charts.get(theme.slug),
             },
             papers=len(theme.paper_ids),
+            sources=lambda theme=theme: (
+                "T:" + theme.slug,
+                "C:" + theme.slug,
+                "o:" + theme.slug,
+                *["p:" + pid for pid in theme.paper_ids],
+            ),
         )
     for keyphrase in digest.keyphrases:
         yield PlannedPage(
@@ -239,9 +250,14 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
 def source_values(digest: Digest, site: dict[str, Any]) -> Callable[[str], object]:
     """The value a source name of ``page_plan`` stands for in this digest (``None`` if gone):
     a paper (``p:``), its related papers' ids (``r:``), a theme as pages naming it see it
-    (``t:``), a keyphrase with its papers (``k:``). A page's key is made of its sources'
-    values alone."""
+    (``t:``), a theme with its papers (``T:``), their order on its page (``o:``) and its
+    charts (``C:``), a keyphrase with its papers (``k:``), how many pages list all papers
+    (``l:``) and the papers' ids on one of them (``l:2``). A page's key is made of its
+    sources' values alone."""
     keyphrases: dict[str, Keyphrase] = {}
+    lists: list[tuple[str, ...]] = []
+    themes = {t.slug: t for t in digest.themes}
+    position: dict[str, int] = {}
 
     def value(name: str) -> object:
         kind, ident = name[:2], name[2:]
@@ -251,6 +267,23 @@ def source_values(digest: Digest, site: dict[str, Any]) -> Callable[[str], objec
             return digest.related.get(ident, ())
         if kind == "t:":
             return site["theme_by_slug"].get(ident)
+        if kind == "T:":
+            return themes.get(ident)
+        if kind == "C:":
+            return digest.theme_charts.get(ident)
+        if kind == "o:":
+            if not position:
+                position.update((p.id, i) for i, p in enumerate(digest.papers))
+            theme = themes.get(ident)
+            return tuple(sorted(theme.paper_ids, key=position.__getitem__)) if theme else None
+        if kind == "l:":
+            if not lists:
+                chunks = _chunks(digest.papers, PAPERS_PER_LIST_PAGE)
+                lists.extend(tuple(p.id for p in chunk) for chunk in chunks)
+            if not ident:
+                return len(lists)
+            number = int(ident)
+            return lists[number - 1] if 0 < number <= len(lists) else None
         if not keyphrases:
             keyphrases.update((k.slug, k) for k in digest.keyphrases)
         return keyphrases.get(ident)

@@ -101,6 +101,7 @@ def run_pipeline(
                 progress=_stage(progress, "render"),
                 checking=_stage(progress, "check pages"),
             ),
+            _catalog_and_feeds(ordered, themes, config),
             forked.pages() if forked is not None else beside(cache, progress),
         )
         pages = _then(with_sitemap(pages, config), pages_done)
@@ -135,10 +136,17 @@ def _pages_beside_render(
     cache: ContentCache,
     progress: Progress | None,
 ) -> Iterator[Page]:
-    """What is made from the papers and themes alone, not the templates: on a rebuild, in a
-    second process while this one relates papers and renders (see ``digest.forked_pages``)."""
+    """The search index, made from the papers and themes alone: on a rebuild, in a second
+    process while this one relates papers and renders (see ``digest.forked_pages``)."""
     search = _stage(progress, "search")
     yield from build_search_index(papers, themes, cache, config.workers, search, memo)
+
+
+def _catalog_and_feeds(
+    papers: Sequence[Paper], themes: Sequence[Theme], config: Config
+) -> Iterator[Page]:
+    """Made here, after the pages: the second process, with the map and the search index,
+    has the longer share of a rebuild."""
     yield build_catalog(papers, themes)
     yield from build_feeds(papers, themes, config)
 

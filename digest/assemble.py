@@ -29,9 +29,11 @@ def assemble_digest(
     progress: Callable[[int, int], None] | None = None,
     cache: ContentCache | None = None,
 ) -> Digest:
-    """``theme_map()`` gives the map (the one costly chart: cached, and laid out by a second
-    process on a rebuild), asked for once the rest is assembled; laid out here without it."""
-    ordered = newest_first(papers)
+    """``papers`` come newest first (``newest_first``: the pipeline needs that order before
+    this). ``theme_map()`` gives the map (the one costly chart: cached, and laid out by a
+    second process on a rebuild), asked for once the rest is assembled; laid out here
+    without it."""
+    ordered = tuple(papers)
     counts = count_months(ordered)
     return Digest(
         papers=ordered,

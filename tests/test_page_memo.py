@@ -1,5 +1,5 @@
 """Page records in their stored form: what is saved loads back as it was, and saving after an
-edit re-encodes only the records that changed; checking by their numbers."""
+edit re-encodes only the records that changed; checking by their numbers, and by sources."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import hashlib
 import itertools
 import pickle
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import digest.page_memo
-from digest.build import build
+from digest.build import BuildReport, build
+from digest.config import Config
 from digest.page_maker import PageMaker, PageRecord
 from digest.page_memo import PageMemo
 from tests.conftest import built_as_cold, corpus_config, edit_seed, site_files
@@ -84,30 +86,22 @@ def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_f
         return found
 
     monkeypatch.setattr(PageMemo, "_stored_dep_digests", counted)
-    rendered: list[str] = []
-    render = PageMaker._render
-
-    def noted(self: PageMaker, job: Any, *args: Any) -> Any:
-        rendered.append(job.path)
-        return render(self, job, *args)
-
-    monkeypatch.setattr(PageMaker, "_render", noted)
+    rendered = _paths_through(monkeypatch, "_render")
+    monkeypatch.setattr(PageMemo, "_unchanged_by_sources", lambda self: None)  # every page
     config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache")
     build(config)
     edit_seed(corpus)
-    saved = tmp_path.with_name(tmp_path.name + "-saved")
-    shutil.copytree(tmp_path, saved, copy_function=shutil.copy2)
     rendered.clear()
-    fast = build(config)
-    fast_rendered = list(rendered)
-    assert checked[-1] > 100
-    fast_site = site_files(tmp_path / "site")
-    shutil.rmtree(tmp_path)
-    shutil.copytree(saved, tmp_path, copy_function=shutil.copy2)
-    monkeypatch.setattr(PageMemo, "_stored_dep_digests", lambda self, site: None)
-    checked.clear()
-    rendered.clear()
-    slow = build(config)
+    fast_rendered: list[str] = []
+
+    def by_lookup() -> None:
+        assert checked[-1] > 100
+        fast_rendered.extend(rendered)
+        monkeypatch.setattr(PageMemo, "_stored_dep_digests", lambda self, site: None)
+        checked.clear()
+        rendered.clear()
+
+    fast, fast_site, slow = _rebuilt_both_ways(tmp_path, config, by_lookup)
     assert checked == []
     assert 0 < len(rendered) < 40
     assert rendered == fast_rendered
@@ -115,6 +109,34 @@ def test_checking_by_stored_dependency_numbers_finds_the_pages_looking_up_deps_f
     assert 0 < fast.pages_written == slow.pages_written < 30
     assert fast.pages_unchanged == slow.pages_unchanged
     assert site_files(tmp_path / "site") == fast_site
+
+
+def _paths_through(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The paths of the pages ``PageMaker.<method>`` is called for, from now on."""
+    paths: list[str] = []
+    original = getattr(PageMaker, method)
+
+    def noted(self: PageMaker, job: Any, *args: Any) -> Any:
+        paths.append(job.path)
+        return original(self, job, *args)
+
+    monkeypatch.setattr(PageMaker, method, noted)
+    return paths
+
+
+def _rebuilt_both_ways(
+    tmp_path: Path, config: Config, between: Callable[[], None]
+) -> tuple[BuildReport, dict[str, bytes], BuildReport]:
+    """A build of ``config`` (its output and cache under ``tmp_path``) with its site's files,
+    then, after ``between``, the same build again from the folder as it was before the first."""
+    saved = tmp_path.with_name(tmp_path.name + "-saved")
+    shutil.copytree(tmp_path, saved, copy_function=shutil.copy2)
+    first = build(config)
+    first_site = site_files(config.out)
+    shutil.rmtree(tmp_path)
+    shutil.copytree(saved, tmp_path, copy_function=shutil.copy2)
+    between()
+    return first, first_site, build(config)
 
 
 def _drop_last_abstract(corpus: Path) -> None:
@@ -138,14 +160,7 @@ def test_a_rebuild_checks_only_the_pages_whose_sources_changed(
     after a rebuild; after a rebuild that adds or drops a paper, the site is byte for byte the
     one checking every page gives, and the one a cold build gives."""
     monkeypatch.setattr(digest.page_memo, "POOL_THRESHOLD", 60)  # the check of large sites
-    checks: list[str] = []
-    fresh = PageMaker.fresh
-
-    def counted(self: PageMaker, job: Any, *args: Any) -> bool:
-        checks.append(job.path)
-        return fresh(self, job, *args)
-
-    monkeypatch.setattr(PageMaker, "fresh", counted)
+    checks = _paths_through(monkeypatch, "fresh")
     config = corpus_config(corpus, tmp_path / "site", cache_dir=tmp_path / "cache")
     build(config)
     edit_seed(corpus)
@@ -153,20 +168,18 @@ def test_a_rebuild_checks_only_the_pages_whose_sources_changed(
     build(config)
     assert 0 < len(checks) < 40  # of 118 pages
     edit(corpus)
-    saved = tmp_path.with_name(tmp_path.name + "-saved")
-    shutil.copytree(tmp_path, saved, copy_function=shutil.copy2)
     checks.clear()
-    by_sources = build(config)
-    checked_by_sources = len(checks)
-    site = site_files(tmp_path / "site")
-    shutil.rmtree(tmp_path)
-    shutil.copytree(saved, tmp_path, copy_function=shutil.copy2)
-    monkeypatch.setattr(PageMemo, "_unchanged_by_sources", lambda self: None)
-    checks.clear()
-    every_page = build(config)
+    checked_by_sources: list[str] = []
+
+    def every_page_checked() -> None:
+        checked_by_sources.extend(checks)
+        monkeypatch.setattr(PageMemo, "_unchanged_by_sources", lambda self: None)
+        checks.clear()
+
+    by_sources, site, every_page = _rebuilt_both_ways(tmp_path, config, every_page_checked)
     assert len(checks) > 100
     # all 77 papers are in the theme sample: adding or dropping one fits the themes again
-    assert 0 < checked_by_sources < len(checks)
+    assert 0 < len(checked_by_sources) < len(checks)
     assert by_sources.pages_written == every_page.pages_written > 0
     assert site_files(tmp_path / "site") == site
     cold = corpus_config(corpus, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")

@@ -8,7 +8,7 @@ so worker processes run it as the build's own process does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ Render = Callable[[RenderJob], Page]
 class PageRecord:
     """What one page's last render depended on, and the hash of the bytes it produced."""
 
-    deps: tuple[Dep, ...]
+    deps: Sequence[Dep]  # a tuple, or a stored record's (``page_memo.StoredDeps``)
     fingerprint: str
     sha256: str
 
@@ -114,7 +114,7 @@ class PageMaker:
             return None
         return Page(path, content, unchanged=True)
 
-    def _fingerprint(self, site: TrackedSite, job: RenderJob, deps: tuple[Dep, ...]) -> str:
+    def _fingerprint(self, site: TrackedSite, job: RenderJob, deps: Iterable[Dep]) -> str:
         return self._digest_with(job, self.dep_digests(site, deps))
 
     def _digest_with(self, job: RenderJob, dep_digests: bytes) -> str:

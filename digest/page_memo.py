@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -363,12 +363,16 @@ class PageMemo:
         if not isinstance(stored, StoredRecords):
             return
         records: dict[str, PageRecord] = {}
-        dep = stored.deps.__getitem__
         try:
+            numbers = b"".join(entry[0] for entry in stored.pages.values())
+            if len(numbers) % 4:
+                return
+            if numbers and int(np.frombuffer(numbers, np.uint32).max()) >= len(stored.deps):
+                return
             for path, (numbers, fingerprint, sha, _) in stored.pages.items():
-                deps = tuple(map(dep, array("I", numbers)))
+                deps = StoredDeps(numbers, stored.deps)
                 records[path] = PageRecord(deps, fingerprint.hex(), sha.hex())
-        except (IndexError, TypeError, ValueError):
+        except (TypeError, ValueError):
             return
         self.records = records
         self._stored, self._stored_records = stored, dict(records)
@@ -390,6 +394,51 @@ class StoredRecords(NamedTuple):
     sources: str
     source_digests: bytes
     fresh_sources: int
+
+
+class StoredDeps(Sequence[Dep]):
+    """A stored record's dependencies, read from their numbers only when asked for: with the
+    check by sources, a rebuild reads those of a dozen pages, and making all 18,000 records'
+    tuples at load took 0.16 s of a 10,000-paper rebuild. Equal to the tuple it stands for,
+    and pickled as that tuple (a worker process is sent the page's record, not the table)."""
+
+    __slots__ = ("_decoded", "_numbers", "_table")
+
+    def __init__(self, numbers: bytes, table: tuple[Dep, ...]) -> None:
+        self._numbers, self._table = numbers, table
+        self._decoded: tuple[Dep, ...] | None = None
+
+    def decoded(self) -> tuple[Dep, ...]:
+        if self._decoded is None:
+            self._decoded = tuple(map(self._table.__getitem__, array("I", self._numbers)))
+        return self._decoded
+
+    @overload
+    def __getitem__(self, index: int) -> Dep: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Dep, ...]: ...
+    def __getitem__(self, index: int | slice) -> Dep | tuple[Dep, ...]:
+        return self.decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._numbers) // 4
+
+    def __iter__(self) -> Iterator[Dep]:
+        return iter(self.decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredDeps):
+            return self.decoded() == other.decoded()
+        return self.decoded() == other
+
+    def __hash__(self) -> int:
+        return hash(self.decoded())
+
+    def __repr__(self) -> str:
+        return repr(self.decoded())
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[Dep, ...]]]:
+        return (tuple, (self.decoded(),))
 
 
 class BuildDigests(NamedTuple):

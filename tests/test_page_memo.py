@@ -208,3 +208,19 @@ def test_a_text_entry_the_page_read_makes_it_stale_when_it_changes() -> None:
     assert fingerprint({"a": "x"}) != fingerprint({"b": "x"})
     assert fingerprint({"a": "x", "b": ""}) != fingerprint({"a": "x"})
     assert fingerprint({"a": "x", "b": ("yz",)}) != first  # not text: digested
+
+
+def test_a_stored_form_naming_a_dependency_it_lacks_is_not_loaded() -> None:
+    """A damaged cache entry is ignored as a whole (pages are made again), not read halfway."""
+    memo = PageMemo(records={f"papers/{n}.html": _record(n) for n in range(20)})
+    stored = memo.stored()
+    damaged = stored._replace(deps=stored.deps[:5])
+    again = PageMemo()
+    again.load(damaged)
+    assert again.records == {}
+    again.load(pickle.loads(pickle.dumps(stored)))
+    assert again.records == memo.records
+    assert all(type(r.deps) is not tuple for r in again.records.values())  # read when asked
+    sent = pickle.loads(pickle.dumps(again.records["papers/3.html"]))  # as to a worker
+    assert sent == memo.records["papers/3.html"]
+    assert type(sent.deps) is tuple

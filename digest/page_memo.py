@@ -61,6 +61,7 @@ class PageMemo:
     _source_digests: dict[str, bytes] = field(default_factory=dict, repr=False)
     _dep_table: list[str] | None = field(default=None, repr=False)
     _digests_now: BuildDigests | None = field(default=None, repr=False)
+    _unchanged_names: set[str] | None = field(default=None, repr=False)
 
     def begin(self, out: Path, base: str, fingerprinter: Fingerprinter) -> None:
         """Start a build into ``out``; ``base`` digests code and templates. Kept pages are read
@@ -75,12 +76,26 @@ class PageMemo:
         self._page_sources, self._source_digests = {}, {}
         stored = _names(self._stored.sources) if self._stored is not None else []
         self._source_numbers = {name: n for n, name in enumerate(stored)}
-        self._dep_table, self._digests_now = None, None
+        self._dep_table, self._digests_now, self._unchanged_names = None, None, None
 
     def trust(self, trusted: bool) -> None:
         """Whether the folder is as the last build left it, so that kept pages need not be
         read back (see ``up_to_date.output_intact``)."""
         self.maker.trusted = trusted
+
+    @property
+    def trusted(self) -> bool:
+        return self.maker.trusted
+
+    @property
+    def tells_sources(self) -> bool:
+        """Whether this build's page check compared sources with the last build's."""
+        return self._unchanged_names is not None
+
+    def source_unchanged(self, name: str) -> bool:
+        """Whether the source ``name`` (see ``render.source_values``) has the value the last
+        build stored, as this build's page check found; false where it could not tell."""
+        return self._unchanged_names is not None and name in self._unchanged_names
 
     def digest_ahead(self, values: Iterable[object]) -> None:
         """Digests ``values`` (the papers) into this build's memo now, where the page check
@@ -211,6 +226,7 @@ class PageMemo:
             base.source_digests, np.uint64
         ).reshape(rows)
         changed_sources = np.flatnonzero(differ.any(axis=1)).tolist()
+        self._unchanged_names = set(names).difference(names[n] for n in changed_sources)
         sourced = [(path, entry) for path, entry in base.pages.items() if entry[3]]
         stale = _touching(sourced, 0, changed_deps) | _touching(sourced, 3, changed_sources)
         skippable = {path for path, _ in sourced} - stale

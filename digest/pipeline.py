@@ -14,7 +14,7 @@ from digest.assemble import assemble_digest, newest_first
 from digest.build import Progress
 from digest.build_state import BuildState
 from digest.cache import ContentCache
-from digest.catalog import build_catalog
+from digest.catalog import build_catalog, kept_lines
 from digest.config import Config
 from digest.diagnostics import WarningCounter
 from digest.feeds import build_feeds
@@ -101,7 +101,7 @@ def run_pipeline(
                 progress=_stage(progress, "render"),
                 checking=_stage(progress, "check pages"),
             ),
-            _catalog_and_feeds(ordered, themes, config),
+            _catalog_and_feeds(ordered, themes, config, state.pages),
             forked.pages() if forked is not None else beside(cache, progress),
         )
         pages = _then(with_sitemap(pages, config), pages_done)
@@ -143,11 +143,19 @@ def _pages_beside_render(
 
 
 def _catalog_and_feeds(
-    papers: Sequence[Paper], themes: Sequence[Theme], config: Config
+    papers: Sequence[Paper], themes: Sequence[Theme], config: Config, memo: PageMemo
 ) -> Iterator[Page]:
     """Made here, after the pages: the second process, with the map and the search index,
-    has the longer share of a rebuild."""
-    yield build_catalog(papers, themes)
+    has the longer share of a rebuild. The page check has then found which papers and
+    themes are as the last build stored them, and those papers keep their catalog lines."""
+
+    def unchanged(paper: Paper) -> bool:
+        return memo.source_unchanged("p:" + paper.id) and memo.source_unchanged(
+            "t:" + (paper.theme or "")
+        )
+
+    kept = kept_lines(config.out) if memo.trusted and memo.tells_sources else None
+    yield build_catalog(papers, themes, kept, unchanged)
     yield from build_feeds(papers, themes, config)
 
 

@@ -152,20 +152,29 @@ def text_entry(site: TrackedSite, dep: Dep) -> bytes | None:
     """A dependency on one entry of a mapping of texts, if ``dep`` is one: its key, entry and
     text (or that it is absent: most keyphrases a paper page looks up have no page),
     length-prefixed."""
+    found = entry_text(site, dep)
+    if found is None:
+        return None
+    key, _, entry = dep
+    named = entry.encode("utf-8", "surrogatepass")
+    if found is ABSENT:
+        return b"\2%s:%d:" % (key.encode(), len(named)) + named
+    text = found.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+    return b"\1%s:%d:%d:" % (key.encode(), len(named), len(text)) + named + text
+
+
+def entry_text(site: TrackedSite, dep: Dep) -> str | object | None:
+    """If ``dep`` is one entry of a mapping of texts: that text, or ``ABSENT`` when the mapping
+    has no such entry; ``None`` for any other dependency."""
     key, kind, entry = dep
     if kind != "item":
         return None
     mapping = dict.get(site, key)
     if type(mapping) is not dict:
         return None
-    found = mapping.get(entry, _MISSING)
-    named = entry.encode("utf-8", "surrogatepass")
-    if found is _MISSING:
-        return b"\2%s:%d:" % (key.encode(), len(named)) + named
-    if type(found) is not str:
-        return None
-    text = found.encode("utf-8", "surrogatepass")
-    return b"\1%s:%d:%d:" % (key.encode(), len(named), len(text)) + named + text
+    found = mapping.get(entry, ABSENT)
+    return found if found is ABSENT or type(found) is str else None
 
 
+ABSENT = object()  # an entry a mapping does not have
 _MISSING = object()

@@ -30,7 +30,7 @@ from digest.config import Config
 from digest.fingerprint import Fingerprinter
 from digest.model import Digest
 from digest.output import Page
-from digest.page_maker import PageMaker, PageRecord, Rendered, text_entry
+from digest.page_maker import ABSENT, PageMaker, PageRecord, Rendered, entry_text
 from digest.page_pool import POOL_THRESHOLD, render_in_workers
 from digest.parallel import worker_count
 from digest.render import PlannedPage, page_renderer, source_values
@@ -189,9 +189,7 @@ class PageMemo:
         table: list[bytes | None] = [None] * len(base.deps)
 
         def digested(n: int) -> bytes:
-            found = table[n] = text_entry(site, base.deps[n]) or self.maker.site_digest(
-                site, base.deps[n]
-            )
+            found = table[n] = self.maker.site_digest(site, base.deps[n])
             return found
 
         def joined(path: str, record: PageRecord) -> bytes | None:
@@ -218,7 +216,7 @@ class PageMemo:
                 return None
             changed_deps = [n for n, (a, b) in enumerate(zip(table, old, strict=True)) if a != b]
         names = _names(base.sources)
-        digests = b"".join([self._source_digest(name) for name in names])
+        digests = self._source_digests_of(names)
         if len(digests) != len(base.source_digests):
             return None
         rows = (len(names), SOURCE_DIGEST_BYTES // 8)
@@ -380,10 +378,10 @@ class PageMemo:
             return
         records: dict[str, PageRecord] = {}
         try:
-            numbers = b"".join(entry[0] for entry in stored.pages.values())
-            if len(numbers) % 4:
+            every = b"".join(entry[0] for entry in stored.pages.values())
+            if len(every) % 4:
                 return
-            if numbers and int(np.frombuffer(numbers, np.uint32).max()) >= len(stored.deps):
+            if every and int(np.frombuffer(every, np.uint32).max()) >= len(stored.deps):
                 return
             for path, (numbers, fingerprint, sha, _) in stored.pages.items():
                 deps = StoredDeps(numbers, stored.deps)
@@ -470,20 +468,15 @@ def _dep_state(site: TrackedSite, digested: Callable[[TrackedSite, Dep], bytes],
     papers), an absent one as ``_ABSENT``, anything else as its digest. Never holds a zero
     character, as states are stored joined by one; a text that could be taken for a mark is
     digested too."""
-    key, kind, entry = dep
-    if kind == "item":
-        mapping = dict.get(site, key)
-        if type(mapping) is dict:
-            found = mapping.get(entry, _NOT_THERE)
-            if found is _NOT_THERE:
-                return _ABSENT
-            if type(found) is str and "\0" not in found and not found.startswith(_MARKS):
-                return found
+    found = entry_text(site, dep)
+    if found is ABSENT:
+        return _ABSENT
+    if type(found) is str and "\0" not in found and not found.startswith(_MARKS):
+        return found
     return "\1" + digested(site, dep).hex()
 
 
 _ABSENT = "\2"  # an absent entry's state
-_NOT_THERE = object()
 _MARKS = ("\1", "\2")
 SOURCE_DIGEST_BYTES = 16
 

@@ -26,7 +26,7 @@ from digest.model import Paper, Theme
 from digest.output import Page, WriteStats, write_site
 from digest.page_memo import PageMemo
 from digest.parallel import worker_count
-from digest.render import make_environment, render_site
+from digest.render import make_environment, paper_sources, render_site
 from digest.resources import builtin_dir
 from digest.search import build_search_index
 from digest.sitemap import with_sitemap
@@ -150,9 +150,7 @@ def _catalog_and_feeds(
     themes are as the last build stored them, and those papers keep their catalog lines."""
 
     def unchanged(paper: Paper) -> bool:
-        return memo.source_unchanged("p:" + paper.id) and memo.source_unchanged(
-            "t:" + (paper.theme or "")
-        )
+        return all(memo.source_unchanged(name) for name in paper_sources(paper))
 
     kept = kept_lines(config.out) if memo.trusted and memo.tells_sources else None
     yield build_catalog(papers, themes, kept, unchanged)

@@ -239,12 +239,17 @@ def page_plan(digest: Digest, config: Config, site: dict[str, Any]) -> Iterator[
             _paper_context,
             papers=1 + len(digest.related.get(paper.id, ())),
             sources=lambda paper=paper: (
-                "p:" + paper.id,
-                "t:" + (paper.theme or ""),
+                *paper_sources(paper),
                 "r:" + paper.id,
                 *["p:" + pid for pid in digest.related.get(paper.id, ())],
             ),
         )
+
+
+def paper_sources(paper: Paper) -> tuple[str, str]:
+    """The sources (``source_values``) of what is shown of a paper wherever it is listed:
+    the paper, and its theme as pages naming it see it."""
+    return ("p:" + paper.id, "t:" + (paper.theme or ""))
 
 
 def source_values(digest: Digest, site: dict[str, Any]) -> Callable[[str], object]:
